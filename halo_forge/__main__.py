@@ -1,0 +1,3 @@
+from halo_forge.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""Dataset registry: a dataset is one module in `data/sources/` plus one `register_dataset` call.
+
+Like lm-evaluation-harness's task registry, names map to loaders; `data prepare --list`
+prints this table. Bundled datasets load offline; hub datasets go through `datasets`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from halo_forge.data.task import Task
+from halo_forge.errors import DataError
+
+ASSETS = Path(__file__).parent / "assets"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    description: str
+    kind: str  # task kind: code | reasoning | agentic | audio | vision
+    splits: tuple[str, ...]
+    loader: Callable[[str], list[Task]]
+    source: str
+    offline: bool = True
+    sft_only: bool = False  # rows carry a reference answer but no verifier data
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+
+
+DATASETS: dict[str, DatasetInfo] = {}
+
+_SOURCE_MODULES = ("mbpp", "humaneval", "codeforces", "gsm8k", "math500", "bfcl", "cpp_basics", "hub")
+
+
+def register_dataset(info: DatasetInfo) -> DatasetInfo:
+    for name in (info.name, *info.aliases):
+        DATASETS[name] = info
+    return info
+
+
+def _ensure_loaded() -> None:
+    if DATASETS:
+        return
+    for mod in _SOURCE_MODULES:
+        importlib.import_module(f"halo_forge.data.sources.{mod}")
+
+
+def dataset_names() -> list[str]:
+    _ensure_loaded()
+    return sorted({info.name for info in DATASETS.values()})
+
+
+def get_dataset(name: str) -> DatasetInfo:
+    _ensure_loaded()
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset '{name}' (known: {', '.join(dataset_names())})")
+    return DATASETS[name]
+
+
+def load_tasks(name: str, split: str, limit: int | None = None) -> list[Task]:
+    info = get_dataset(name)
+    if split not in info.splits:
+        raise DataError(f"dataset '{name}' has no split '{split}' (splits: {', '.join(info.splits)})")
+    tasks = info.loader(split)
+    return tasks[:limit] if limit else tasks
+
+
+def load_task_file(path: str, limit: int | None = None) -> list[Task]:
+    """Task rows from a local JSONL (as written by `data prepare`); each bad row names its line."""
+    from halo_forge.data.jsonl import iter_jsonl
+
+    tasks = [Task.from_dict(obj, where=f"{path}:{line}") for line, obj in iter_jsonl(path)]
+    if not tasks:
+        raise DataError(f"{path}: no task rows")
+    return tasks[:limit] if limit else tasks

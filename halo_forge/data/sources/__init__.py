@@ -1,0 +1,1 @@
+"""One module per dataset; each registers itself in `halo_forge.data.registry`."""

@@ -1,0 +1,47 @@
+"""Codeforces C++ problems with reference solutions (no tests): compile-verified tasks.
+
+Split by position: every fifth problem (index % 5 == 4) is held out as `test`, so the
+held-out compile rate is measured on problems never seen in training.
+"""
+
+from __future__ import annotations
+
+import json
+
+from halo_forge.data.registry import ASSETS, DatasetInfo, register_dataset
+from halo_forge.data.task import Task
+from halo_forge.verify.extract import extract_code
+
+PROMPT = "Solve this competitive programming problem in C++17. Read from stdin, write to stdout. Answer with one ```cpp code block.\n\n{statement}"
+
+
+def load(split: str) -> list[Task]:
+    path = ASSETS / "codeforces_cpp" / "codeforces_cpp_500.jsonl"
+    tasks = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        row = json.loads(line)
+        held_out = i % 5 == 4
+        if (split == "test") != held_out:
+            continue
+        tasks.append(
+            Task(
+                id=f"codeforces_cpp/{i}",
+                prompt=PROMPT.format(statement=row["prompt"]),
+                reference=extract_code(row["response"], language="cpp"),
+                verifier={"type": "gcc", "language": "cpp"},
+                meta={"source": "codeforces_cpp", "title": row.get("title"), "category": str(row.get("difficulty", "unknown"))},
+            )
+        )
+    return tasks
+
+
+register_dataset(
+    DatasetInfo(
+        name="codeforces_cpp",
+        description="500 Codeforces problems with reference C++ (compile-verified; 400 train / 100 test)",
+        kind="code",
+        splits=("train", "test"),
+        loader=load,
+        source="bundled: open-r1/codeforces-cots sample",
+    )
+)

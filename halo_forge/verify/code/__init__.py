@@ -1,0 +1,1 @@
+"""Code verifiers: Python test judges, C/C++ compilers, stdin/stdout execution, remote builds, custom commands."""

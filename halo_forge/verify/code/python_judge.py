@@ -1,0 +1,125 @@
+"""The trusted side of Python test verification.
+
+The candidate program runs inside the sandbox behind `harness_py`; the test code (trusted,
+from the dataset) runs here, in the judge, with the candidate's functions replaced by
+proxies that forward each call's *inputs* into the sandbox and get back plain values. So:
+- expected answers never exist inside the sandbox (they are only in the judge's test code),
+- `sys.exit(0)`/`os._exit(0)`/atexit tricks only end the sandboxed process: the judge sees
+  a dead candidate, not a pass,
+- rigged `__eq__`, patched builtins or frame-walking act on the candidate's own process; the
+  comparison happens here on freshly decoded builtin values.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import shutil
+from pathlib import Path
+
+from halo_forge.verify.code import harness_py
+from halo_forge.verify.sandbox import Sandbox, SandboxLimits, SandboxSession
+
+HARNESS_SOURCE = Path(harness_py.__file__).read_text(encoding="utf-8")
+
+
+def sandbox_python() -> str | None:
+    """The interpreter for candidates: a system Python under /usr (visible in the sandbox)."""
+    for cand in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        if os.path.exists(cand):
+            return cand
+    return shutil.which("python3")
+
+
+class CandidateDied(Exception):
+    """The candidate process ended, timed out or sent garbage before answering."""
+
+
+class CandidateError(Exception):
+    """The candidate raised an exception of a non-builtin type."""
+
+
+_SAFE_EXC = {n: getattr(builtins, n) for n in dir(builtins)
+             if isinstance(getattr(builtins, n), type) and issubclass(getattr(builtins, n), Exception)}
+
+
+class RemoteFunction:
+    def __init__(self, judge: "CandidateProcess", name: str):
+        self._judge = judge
+        self.__name__ = name
+
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            raise CandidateError("keyword arguments are not supported by the judge protocol")
+        return self._judge.call(self.__name__, args)
+
+
+class CandidateProcess:
+    """One sandboxed candidate program, loaded once, called many times."""
+
+    def __init__(self, program: str, limits: SandboxLimits, slot: int = 0):
+        self.python = sandbox_python()
+        if not self.python:
+            raise RuntimeError("no python3 under /usr for the sandbox")
+        self.session: SandboxSession = Sandbox(limits, slot).session(
+            [self.python, "-I", "-S", "-B", "harness.py"],
+            files={"harness.py": HARNESS_SOURCE, "candidate.py": program},
+        )
+        self.load_error: str | None = None
+        self.calls = 0
+        first = self._read()
+        if first is None:
+            self.load_error = "candidate exited or timed out while loading"
+        elif "load_error" in first:
+            self.load_error = str(first["load_error"])
+        elif first != {"ready": True}:
+            self.load_error = "unexpected output from the candidate process"
+
+    def _read(self) -> dict | None:
+        line = self.session.recv()
+        if line is None:
+            return None
+        try:
+            msg = json.loads(line)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return msg if isinstance(msg, dict) else None
+
+    def call(self, name: str, args: tuple):
+        if self.load_error:
+            raise CandidateDied(self.load_error)
+        self.calls += 1
+        req = json.dumps({"fn": name, "args": [harness_py.encode(a) for a in args]}).encode()
+        if not self.session.send(req):
+            raise CandidateDied("candidate process is gone")
+        msg = self._read()
+        if msg is None:
+            raise CandidateDied("timeout" if self.session.timed_out else "candidate process died")
+        if "ok" in msg:
+            try:
+                return harness_py.decode(msg["ok"])
+            except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+                raise CandidateDied(f"malformed result: {exc}") from None
+        exc_name = str(msg.get("exc", "Exception"))
+        text = str(msg.get("msg", ""))[:300]
+        exc_type = _SAFE_EXC.get(exc_name)
+        if exc_type is None or exc_type in (SystemExit, KeyboardInterrupt, GeneratorExit):
+            raise CandidateError(f"{exc_name}: {text}")
+        try:
+            raise exc_type(text)
+        except TypeError:  # exception types with other constructors (UnicodeError subclasses...)
+            raise CandidateError(f"{exc_name}: {text}") from None
+
+    @property
+    def timed_out(self) -> bool:
+        return self.session.timed_out
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> "CandidateProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,155 @@
+"""Test-based Python verifiers: `humaneval`, `mbpp`, `pytest`, `unittest`.
+
+HumanEval and MBPP are binary by default (pass all tests = 1.0); `partial_credit: true`
+gives the fraction of passed asserts (MBPP) instead. See python_judge for why the tests run
+outside the sandbox and only the candidate runs inside it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from halo_forge.data.task import Task
+from halo_forge.verify.base import RewardLadder, Verifier, VerifyResult
+from halo_forge.verify.code.python_judge import CandidateDied, CandidateProcess, RemoteFunction, sandbox_python
+from halo_forge.verify.extract import extract_code, humaneval_program
+from halo_forge.verify.registry import register_verifier
+from halo_forge.verify.sandbox import SandboxLimits, isolation_level
+
+
+class _PythonTestVerifier(Verifier):
+    def limits(self) -> SandboxLimits:
+        opts = {"wall_seconds": 10.0, "cpu_seconds": 10, "memory_mb": 1024, "max_processes": 16}
+        opts.update(self.options.get("limits") or {})
+        return SandboxLimits.from_options(opts)
+
+    def _syntax_ok(self, program: str) -> str | None:
+        try:
+            compile(program, "candidate.py", "exec")
+            return None
+        except (SyntaxError, ValueError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+
+    def _run_tests(self, program: str, tests: list[str], prelude: str, names: list[str], slot: int,
+                   partial: bool) -> VerifyResult:
+        """Run test snippets (trusted) against the sandboxed candidate; count passes."""
+        ladder = RewardLadder.from_options(self.options)
+        syntax = self._syntax_ok(program)
+        base = {"isolation": isolation_level(), "tests_total": len(tests)}
+        if syntax:
+            return VerifyResult(ladder.compile_error, False, "compile", {**base, "message": syntax})
+        if not sandbox_python():
+            return VerifyResult.failure("no python3 under /usr for the sandbox")
+        with CandidateProcess(program, self.limits(), slot) as cand:
+            if cand.load_error:
+                stage = "timeout" if cand.timed_out else "run"
+                return VerifyResult(0.0, False, stage, {**base, "message": cand.load_error,
+                                                        "stderr": cand.session.stderr_tail(500)})
+            ns: dict[str, Any] = {"__name__": "__judge__"}
+            exec(compile(prelude, "<prelude>", "exec"), ns)
+            for name in names:
+                ns[name] = RemoteFunction(cand, name)
+            passed, failures = 0, []
+            for i, test in enumerate(tests):
+                try:
+                    exec(compile(test, f"<test {i}>", "exec"), ns)
+                    passed += 1
+                except CandidateDied as exc:
+                    failures.append(f"test {i}: candidate died: {exc}")
+                    break
+                except AssertionError:
+                    failures.append(f"test {i}: assertion failed")
+                except Exception as exc:
+                    failures.append(f"test {i}: {type(exc).__name__}: {str(exc)[:200]}")
+                if failures and not partial:
+                    break
+            details = {**base, "tests_passed": passed, "failures": failures[:5], "calls": cand.calls}
+            if cand.timed_out:
+                return VerifyResult(0.0, False, "timeout", details)
+        ok = passed == len(tests) and not failures
+        if ok:
+            return VerifyResult(ladder.correct, True, "test", details)
+        reward = ladder.correct * passed / max(1, len(tests)) if partial else 0.0
+        return VerifyResult(reward, False, "test", details)
+
+
+@register_verifier
+class HumanEvalVerifier(_PythonTestVerifier):
+    """HumanEval's own check program: `check(candidate)` from the task's test code."""
+
+    name = "humaneval"
+
+    def check(self, task: Task, completion: str, slot: int = 0) -> VerifyResult:
+        spec = task.verifier
+        prompt, entry = spec["prompt"], spec["entry_point"]
+        program = humaneval_program(prompt, completion, entry)
+        # The prompt (trusted) provides helper functions the tests may call, e.g. encode_cyclic.
+        prelude = prompt + "\n    pass\n" + spec["test"]
+        return self._run_tests(program, [f"check({entry})"], prelude, [entry], slot, partial=False)
+
+
+@register_verifier
+class MBPPVerifier(_PythonTestVerifier):
+    """MBPP's assert lines, each one a test; binary unless `partial_credit: true`."""
+
+    name = "mbpp"
+
+    def check(self, task: Task, completion: str, slot: int = 0) -> VerifyResult:
+        spec = task.verifier
+        program = extract_code(completion, "python")
+        # MBPP tests lean on modules the reference solution imported (math.isclose, re...).
+        prelude = "import math\n" + "\n".join(spec.get("imports") or []) + "\n" + (spec.get("setup") or "")
+        names = [spec["entry_point"], *spec.get("extra_names", [])]
+        return self._run_tests(program, list(spec["tests"]), prelude, names, slot,
+                               partial=bool(self.options.get("partial_credit", False)))
+
+
+@register_verifier
+class PythonAssertsVerifier(_PythonTestVerifier):
+    """`pytest`/`unittest`-style task tests given as a list of assert snippets plus a prelude.
+
+    Task spec: {"tests": [...], "functions": [names], "prelude": "..."}. Test functions
+    (`def test_x(): ...`) in a single `test_code` string are expanded into one test each.
+    """
+
+    name = "pytest"
+
+    def check(self, task: Task, completion: str, slot: int = 0) -> VerifyResult:
+        spec = task.verifier
+        program = extract_code(completion, "python")
+        tests, prelude = _expand_test_code(spec)
+        return self._run_tests(program, tests, prelude, list(spec["functions"]), slot,
+                               partial=bool(self.options.get("partial_credit", spec.get("partial_credit", False))))
+
+
+@register_verifier
+class UnittestVerifier(PythonAssertsVerifier):
+    name = "unittest"
+
+
+def _expand_test_code(spec: dict) -> tuple[list[str], str]:
+    """Turn `def test_*` functions or `unittest.TestCase` methods into individual tests."""
+    import ast
+
+    prelude = spec.get("prelude", "")
+    if "tests" in spec:
+        return list(spec["tests"]), prelude
+    code = spec["test_code"]
+    tree = ast.parse(code)
+    tests: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
+            tests.append(f"{node.name}()")
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name.startswith("test"):
+                    tests.append(_unittest_call(node.name, item.name))
+    if not tests:
+        raise ValueError("test_code defines no test functions")
+    return tests, prelude + "\n" + code
+
+
+def _unittest_call(cls: str, method: str) -> str:
+    return (f"_r = __import__('unittest').TestResult()\n{cls}('{method}').run(_r)\n"
+            f"assert _r.wasSuccessful() and _r.testsRun == 1 and not _r.skipped, "
+            f"(_r.failures + _r.errors)[:1]")

@@ -1,0 +1,86 @@
+"""Pull code out of a model's answer.
+
+Real chat models wrap code in fences (with or without a language tag), add preambles,
+split helpers over several blocks, or answer with bare code. The language tag never leaks
+into the code: it is read from the fence line, which is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+
+FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+#.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
+
+ALIASES = {
+    "python": {"python", "py", "python3"},
+    "cpp": {"cpp", "c++", "cc", "cxx", "hpp"},
+    "c": {"c", "h"},
+    "rust": {"rust", "rs"},
+    "go": {"go", "golang"},
+}
+
+
+def _lang_matches(tag: str, language: str | None) -> bool:
+    if not language:
+        return True
+    tag = tag.lower()
+    return tag in ALIASES.get(language, {language})
+
+
+def fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """(language tag, code) for every fenced block; an unterminated last block is kept."""
+    return [(m.group(1).lower(), m.group(2)) for m in FENCE.finditer(text)]
+
+
+def extract_code(text: str, language: str | None = None, *, join: bool = True) -> str:
+    """The code to verify: the blocks tagged with `language` (joined, in order, so helper
+    blocks come along), else the untagged blocks, else all blocks, else the text itself."""
+    blocks = fenced_blocks(text)
+    if not blocks:
+        return _strip_preamble(text, language)
+    tagged = [code for tag, code in blocks if tag and _lang_matches(tag, language)]
+    untagged = [code for tag, code in blocks if not tag]
+    chosen = tagged or untagged or [code for _, code in blocks]
+    if not join:
+        return chosen[0].rstrip() + "\n"
+    return "\n".join(c.rstrip() for c in chosen) + "\n"
+
+
+_CODE_START = {
+    "python": re.compile(r"^(def |class |import |from |@|async def )", re.M),
+    "cpp": re.compile(r"^(#include|using |int main|template|struct |class )", re.M),
+    "c": re.compile(r"^(#include|int main|struct )", re.M),
+}
+
+
+def _strip_preamble(text: str, language: str | None) -> str:
+    """Bare answers: drop chat prose before the first line that looks like code."""
+    pat = _CODE_START.get(language or "")
+    if pat:
+        m = pat.search(text)
+        if m:
+            return text[m.start():].rstrip() + "\n"
+    return text.rstrip() + "\n"
+
+
+def humaneval_program(prompt: str, completion: str, entry_point: str) -> str:
+    """HumanEval completion mode (prompt + completion) or full-function mode.
+
+    If the extracted code defines the entry point itself it is used alone; otherwise it
+    is the body that continues the prompt.
+    """
+    code = extract_code(completion, "python")
+    if re.search(rf"^\s*def\s+{re.escape(entry_point)}\s*\(", code, re.M):
+        # Keep the prompt's imports and helpers, then the model's full definitions.
+        return prompt + "\n    pass\n\n" + code if _prompt_needs_helpers(prompt, entry_point) else code
+    first = next((ln for ln in code.splitlines() if ln.strip()), "")
+    if first and not first.startswith((" ", "\t")):
+        # A body without indentation (e.g. after a fence) is indented under the signature.
+        code = "".join("    " + ln if ln.strip() else ln for ln in code.splitlines(True))
+    return prompt + code
+
+
+def _prompt_needs_helpers(prompt: str, entry_point: str) -> bool:
+    """True if the prompt defines other functions or imports the full function may use."""
+    others = [m for m in re.findall(r"^def\s+(\w+)", prompt, re.M) if m != entry_point]
+    return bool(others) or bool(re.search(r"^(import|from)\s", prompt, re.M))

@@ -1,0 +1,121 @@
+"""`math`: final-answer checking for GSM8K / MATH-style problems.
+
+Extraction order: the last `\\boxed{...}` (nested braces), `#### x`, "the answer is x",
+then the last number. Equivalence: exact numbers first (commas, percentages, fractions,
+decimals), then the `math-verify` library for LaTeX expressions. Model text is never
+`eval`ed: math-verify parses to SymPy, with its own time limit per check (SIGALRM, so the
+time limit applies on the main thread; the batch API therefore verifies on one thread).
+
+Reward table (option `rewards`): correct 1.0, wrong but showed work 0.2, no answer but
+work 0.2, no answer and no work 0.1, wrong without work 0.0.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from fractions import Fraction
+
+from halo_forge.data.task import Task
+from halo_forge.verify.base import Verifier, VerifyResult
+from halo_forge.verify.registry import register_verifier
+
+DEFAULT_REWARDS = {"correct": 1.0, "wrong_with_work": 0.2, "no_answer_with_work": 0.2,
+                   "no_answer_no_work": 0.1, "wrong_no_work": 0.0}
+NUMBER = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?%?|-?\.\d+")
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last \\boxed{...} / \\fbox{...}, honouring nested braces."""
+    idx = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
+    if idx < 0:
+        return None
+    i = text.find("{", idx)
+    if i < 0:
+        return None
+    depth = 0
+    for j in range(i, len(text)):
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[i + 1:j]
+    return None
+
+
+def extract_answer(text: str) -> tuple[str | None, str]:
+    """(answer, how it was found)."""
+    boxed = last_boxed(text)
+    if boxed is not None:
+        return boxed.strip(), "boxed"
+    m = re.findall(r"####\s*([^\n]+)", text)
+    if m:
+        return m[-1].strip(), "marker"
+    m = re.findall(r"answer is[:\s]*\$?([^\n]+?)(?:\$|\.\s|\.$|$)", text, re.I | re.M)
+    if m:
+        return m[-1].strip(), "phrase"
+    nums = NUMBER.findall(text)
+    if nums:
+        return nums[-1], "last_number"
+    return None, "none"
+
+
+def to_number(s: str) -> Fraction | None:
+    t = s.strip().strip("$ .").replace(",", "").replace("\\!", "").replace("\\$", "")
+    t = re.sub(r"\\(?:text|mathrm)\{[^}]*\}", "", t).strip()
+    pct = t.endswith("%") or t.endswith("\\%")
+    t = t.rstrip("%").rstrip("\\").strip()
+    m = re.fullmatch(r"\\[dt]?frac\{(-?\d+)\}\{(-?\d+)\}", t) or re.fullmatch(r"(-?\d+)\s*/\s*(-?\d+)", t)
+    try:
+        if m:
+            val = Fraction(int(m.group(1)), int(m.group(2)))
+        elif re.fullmatch(r"-?\d+(?:\.\d+)?|-?\.\d+", t):
+            val = Fraction(t)
+        else:
+            return None
+    except (ValueError, ZeroDivisionError):
+        return None
+    return val / 100 if pct else val
+
+
+def answers_equal(pred: str, gold: str) -> bool:
+    a, b = to_number(pred), to_number(gold)
+    if a is not None and b is not None:
+        return a == b
+    if pred.strip() == gold.strip():
+        return True
+    try:
+        from math_verify import parse, verify
+
+        on_main = threading.current_thread() is threading.main_thread()
+        t = 5 if on_main else None  # SIGALRM only works on the main thread
+        g = parse(f"${gold}$", parsing_timeout=t)
+        p = parse(f"${pred}$", parsing_timeout=t)
+        return bool(g and p and verify(g, p, timeout_seconds=t))
+    except Exception:
+        return False
+
+
+def shows_work(text: str, answer: str | None) -> bool:
+    body = text.replace(answer, "") if answer else text
+    return len(body.split()) >= 15 or len([ln for ln in body.splitlines() if ln.strip()]) >= 3
+
+
+@register_verifier
+class MathVerifier(Verifier):
+    name = "math"
+    default_workers = 1
+
+    def check(self, task: Task, completion: str, slot: int = 0) -> VerifyResult:
+        rewards = {**DEFAULT_REWARDS, **(self.options.get("rewards") or {})}
+        gold = str(task.verifier["answer"])
+        pred, how = extract_answer(completion)
+        work = shows_work(completion, pred)
+        details = {"extracted": pred, "how": how, "gold": gold, "work": work}
+        if pred is None:
+            key = "no_answer_with_work" if work else "no_answer_no_work"
+            return VerifyResult(rewards[key], False, "format", details)
+        if answers_equal(pred, gold):
+            return VerifyResult(rewards["correct"], True, "answer", details)
+        return VerifyResult(rewards["wrong_with_work" if work else "wrong_no_work"], False, "answer", details)

@@ -1,0 +1,269 @@
+"""Runs one command (or one interactive session) inside the sandbox and cleans up after it."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from halo_forge.verify.sandbox import isolation
+from halo_forge.verify.sandbox.isolation import SAFE_ENV, SANDBOX_DIR
+
+
+@dataclass
+class SandboxLimits:
+    cpu_seconds: int = 10
+    wall_seconds: float = 10.0
+    memory_mb: int = 2048
+    max_processes: int = 64
+    max_file_mb: int = 16
+    max_open_files: int = 256
+    max_output_bytes: int = 1 << 20
+
+    @classmethod
+    def from_options(cls, options: dict) -> "SandboxLimits":
+        known = {k: options[k] for k in cls.__dataclass_fields__ if k in options}
+        return cls(**known)
+
+
+@dataclass
+class RunResult:
+    returncode: int | None
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool
+    wall_time: float
+    output_truncated: bool = False
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def crashed(self) -> bool:
+        return self.returncode is None or self.returncode != 0
+
+
+# ---- orphan reaping -------------------------------------------------------------------------
+_live: set[int] = set()
+_live_lock = threading.Lock()
+_subreaper_set = False
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _become_subreaper() -> None:
+    global _subreaper_set
+    if _subreaper_set:
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    _subreaper_set = True
+
+
+def reap_orphans() -> int:
+    """Reap exited processes that are not ours to wait for (re-parented sandbox inits)."""
+    reaped = 0
+    while True:
+        try:
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return reaped
+        if info is None:
+            return reaped
+        with _live_lock:
+            ours = info.si_pid in _live
+        if ours:  # subprocess will wait for it itself; do not steal its status
+            return reaped
+        try:
+            os.waitpid(info.si_pid, os.WNOHANG)
+            reaped += 1
+        except ChildProcessError:
+            return reaped
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class Sandbox:
+    """One sandbox slot. Slots run concurrently; each has its own uid (as root) so process
+    limits of one slot never starve another."""
+
+    def __init__(self, limits: SandboxLimits | None = None, slot: int = 0, extra_ro: dict[str, str] | None = None):
+        self.limits = limits or SandboxLimits()
+        self.slot = slot
+        self.extra_ro = extra_ro or {}
+        self.level = isolation.isolation_level()
+        _become_subreaper()
+
+    # -- set-up -------------------------------------------------------------------------------
+    def _make_workdir(self, files: dict[str, bytes | str], executables: tuple[str, ...] = ()) -> Path:
+        work = Path(tempfile.mkdtemp(prefix="hf-sbx-"))
+        for name, content in files.items():
+            target = work / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content.encode() if isinstance(content, str) else content)
+            if name in executables:
+                os.chmod(target, 0o755)
+        uid = isolation.sandbox_uid(self.slot)
+        if uid is not None:
+            for p in [work, *work.rglob("*")]:
+                os.chown(p, uid, uid)
+        os.chmod(work, 0o700)
+        return work
+
+    def _argv(self, work: Path, argv: list[str]) -> tuple[list[str], str | None, dict | None]:
+        limits = isolation.limits_prefix(self.limits, self.slot)
+        if self.level == "bwrap":
+            return isolation.bwrap_prefix(str(work), self.extra_ro) + ["--"] + limits + argv, None, None
+        # Fallback: no namespaces; the program sees the real paths, so map the sandbox dir.
+        argv = [a.replace(SANDBOX_DIR, str(work)) for a in argv]
+        env = dict(SAFE_ENV, HOME=str(work))
+        return limits + argv, str(work), env
+
+    def _start(self, work: Path, argv: list[str], stdin, stdout, stderr) -> subprocess.Popen:
+        cmd, cwd, env = self._argv(work, argv)
+        proc = subprocess.Popen(cmd, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd or "/",
+                                env=env if env is not None else {}, start_new_session=True, close_fds=True)
+        with _live_lock:
+            _live.add(proc.pid)
+        return proc
+
+    def _finish(self, proc: subprocess.Popen) -> None:
+        _kill_group(proc)  # also kills daemons left in the group; bwrap's pid ns takes the rest
+        try:
+            proc.wait(timeout=5)
+        finally:
+            with _live_lock:
+                _live.discard(proc.pid)
+            reap_orphans()
+
+    def _cleanup(self, work: Path) -> None:
+        shutil.rmtree(work, ignore_errors=True)
+
+    def _read_capped(self, path: Path) -> tuple[bytes, bool]:
+        cap = self.limits.max_output_bytes
+        with path.open("rb") as fh:
+            data = fh.read(cap + 1)
+        return data[:cap], len(data) > cap
+
+    # -- one-shot run -------------------------------------------------------------------------
+    def run(self, argv: list[str], files: dict[str, bytes | str] | None = None, stdin: bytes = b"",
+            collect: tuple[str, ...] = (), timeout: float | None = None,
+            executables: tuple[str, ...] = ()) -> RunResult:
+        """Run argv (paths relative to /sandbox) with `files` in its scratch dir.
+
+        `collect` names output files to copy back (e.g. a compiled binary)."""
+        work = self._make_workdir(files or {}, executables)
+        logs = Path(tempfile.mkdtemp(prefix="hf-sbx-log-"))
+        try:
+            (logs / "stdin").write_bytes(stdin)
+            with (logs / "stdin").open("rb") as fin, (logs / "out").open("wb") as fout, \
+                    (logs / "err").open("wb") as ferr:
+                start = time.monotonic()
+                proc = self._start(work, argv, fin, fout, ferr)
+                timed_out = False
+                try:
+                    proc.wait(timeout=timeout or self.limits.wall_seconds)
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+                rc = proc.returncode
+                self._finish(proc)
+                wall = time.monotonic() - start
+            out, t1 = self._read_capped(logs / "out")
+            err, t2 = self._read_capped(logs / "err")
+            got = {}
+            for name in collect:
+                p = work / name
+                if p.is_file() and not p.is_symlink():
+                    got[name] = p.read_bytes()
+            return RunResult(None if timed_out else rc, out, err, timed_out, wall, t1 or t2, got)
+        finally:
+            self._cleanup(work)
+            shutil.rmtree(logs, ignore_errors=True)
+
+    def session(self, argv: list[str], files: dict[str, bytes | str] | None = None,
+                timeout: float | None = None) -> "SandboxSession":
+        return SandboxSession(self, argv, files or {}, timeout or self.limits.wall_seconds)
+
+
+class SandboxSession:
+    """A sandboxed process spoken to over its stdin/stdout (newline-delimited messages).
+
+    The whole session shares one wall-clock deadline; reads are capped in size."""
+
+    def __init__(self, box: Sandbox, argv: list[str], files: dict[str, bytes | str], timeout: float):
+        self.box = box
+        self.work = box._make_workdir(files)
+        self.errfile = tempfile.TemporaryFile()
+        self.deadline = time.monotonic() + timeout
+        self.proc = box._start(self.work, argv, subprocess.PIPE, subprocess.PIPE, self.errfile)
+        self._buf = b""
+        self.timed_out = False
+        self.closed = False
+
+    def send(self, line: bytes) -> bool:
+        try:
+            self.proc.stdin.write(line + b"\n")
+            self.proc.stdin.flush()
+            return True
+        except (BrokenPipeError, OSError):
+            return False
+
+    def recv(self, max_bytes: int | None = None) -> bytes | None:
+        """Next line, or None on EOF, timeout or an over-long line."""
+        cap = max_bytes or self.box.limits.max_output_bytes
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                self.timed_out = True
+                return None
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            self._buf += chunk
+            if len(self._buf) > cap:
+                return None
+        line, _, self._buf = self._buf.partition(b"\n")
+        return line
+
+    def stderr_tail(self, n: int = 2000) -> str:
+        self.errfile.seek(0, os.SEEK_END)
+        size = self.errfile.tell()
+        self.errfile.seek(max(0, size - n))
+        return self.errfile.read().decode("utf-8", "replace")
+
+    def close(self) -> int | None:
+        if self.closed:
+            return self.proc.returncode
+        self.closed = True
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        rc = self.proc.poll()
+        self.box._finish(self.proc)
+        self.box._cleanup(self.work)
+        self.errfile.close()
+        return rc
+
+    def __enter__(self) -> "SandboxSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

