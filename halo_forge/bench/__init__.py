@@ -1,0 +1,1 @@
+"""Benchmarks: honest pass@k, compile rate, comparison tables and hardware metrics."""

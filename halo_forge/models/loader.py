@@ -120,6 +120,7 @@ def _load_gguf(src: ModelSource, dtype) -> tuple[Any, Any]:
             model = AutoModelForCausalLM.from_pretrained(src.path, gguf_file=src.gguf_file, dtype="float32")
         except Exception as exc:
             raise ModelLoadError(f"could not read GGUF {src.path}/{src.gguf_file}: {str(exc).splitlines()[0]}") from None
+        _drop_gguf_quantizer(model)
         tmp = cache.with_name(cache.name + f".tmp{os.getpid()}")
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
@@ -131,6 +132,19 @@ def _load_gguf(src: ModelSource, dtype) -> tuple[Any, Any]:
 
             shutil.rmtree(tmp, ignore_errors=True)
     return _load_dir(str(cache), dtype, local_only=True)
+
+
+def _drop_gguf_quantizer(model: Any) -> None:
+    """GGUF weights arrive dequantized to float; the GGUF 'quantizer' left on the model only
+    blocks saving, so it is removed and the model becomes an ordinary trainable one."""
+    model.hf_quantizer = None
+    if hasattr(model, "is_quantized"):
+        try:
+            model.is_quantized = False
+        except AttributeError:
+            pass
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
 
 
 def _load_dir(path: str, dtype, local_only: bool) -> tuple[Any, Any]:

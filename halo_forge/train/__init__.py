@@ -1,0 +1,1 @@
+"""Training: shared SFT pieces (collation, masking, schedule), the one RAFT loop, selection, artifacts."""

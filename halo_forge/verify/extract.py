@@ -35,9 +35,15 @@ def fenced_blocks(text: str) -> list[tuple[str, str]]:
 def extract_code(text: str, language: str | None = None, *, join: bool = True) -> str:
     """The code to verify: the blocks tagged with `language` (joined, in order, so helper
     blocks come along), else the untagged blocks, else all blocks, else the text itself."""
-    blocks = fenced_blocks(text)
+    blocks = [(tag, code) for tag, code in fenced_blocks(text) if code.strip()]
+    before_first = text.split("```", 1)[0]
+    pat = _CODE_START.get(language or "")
+    if len(re.findall(r"^\s*```", text, re.M)) % 2 == 1 and pat and pat.search(before_first):
+        blocks = []  # an odd fence after bare code is a stray closing fence, not an opening one
     if not blocks:
-        return _strip_preamble(text, language)
+        # No usable fenced block: bare code, maybe with a stray closing fence and prose after it.
+        before_fence = text.split("```", 1)[0]
+        return _strip_trailing_prose(_strip_preamble(before_fence if before_fence.strip() else text, language), language)
     tagged = [code for tag, code in blocks if tag and _lang_matches(tag, language)]
     untagged = [code for tag, code in blocks if not tag]
     chosen = tagged or untagged or [code for _, code in blocks]
@@ -51,6 +57,16 @@ _CODE_START = {
     "cpp": re.compile(r"^(#include|using |int main|template|struct |class )", re.M),
     "c": re.compile(r"^(#include|int main|struct )", re.M),
 }
+
+
+def _strip_trailing_prose(code: str, language: str | None) -> str:
+    """Bare C/C++ answers often end with an 'Output:' or explanation: cut after the last
+    top-level closing brace."""
+    if language not in ("c", "cpp"):
+        return code
+    lines = code.splitlines()
+    last = max((i for i, ln in enumerate(lines) if ln.rstrip() in ("}", "};")), default=-1)
+    return "\n".join(lines[: last + 1]) + "\n" if last >= 0 else code
 
 
 def _strip_preamble(text: str, language: str | None) -> str:

@@ -1,0 +1,156 @@
+"""`benchmark run/eval/full` and `data generate`: N samples per task -> sandbox -> honest metrics.
+
+Result format (R.json): total, passed, pass_rate, compile_rate (null when the tasks are
+not compiled code), pass_at_k {k: value for k <= N}, by_category, timing, errors, config,
+plus every sample with its verdict in R.samples.jsonl beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from halo_forge.bench.pass_at_k import bootstrap_ci, mean_pass_at_k
+from halo_forge.config.schema import BenchmarkConfig
+from halo_forge.data.jsonl import write_json_atomic, write_jsonl_atomic
+from halo_forge.data.task import Task
+
+log = logging.getLogger(__name__)
+
+CODE_STAGES = {"compile", "run", "test", "timeout"}
+SUITES = {  # held-out splits only
+    "humaneval": ("humaneval", "test", "code"),
+    "mbpp": ("mbpp", "test", "code"),
+    "gsm8k": ("gsm8k", "test", "reasoning"),
+    "math500": ("math500", "test", "reasoning"),
+    "bfcl": ("bfcl", "test", "agentic"),
+    "cpp_basics": ("cpp_basics", "test", "code"),
+    "codeforces_cpp": ("codeforces_cpp", "test", "code"),
+}
+
+
+def summarize(records: list[dict[str, Any]], ks: list[int], n: int) -> dict[str, Any]:
+    per_task: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        per_task[r["task_id"]].append(r)
+    counts = [(len(v), sum(bool(x["passed"]) for x in v)) for v in per_task.values()]
+    code = [r for r in records if r.get("stage") in CODE_STAGES]
+    compiled = [r for r in code if r["stage"] != "compile" or r["passed"]]
+    cats: dict[str, dict[str, int]] = defaultdict(lambda: {"total": 0, "passed": 0})
+    for r in records:
+        c = cats[str(r["task"].get("meta", {}).get("category", "uncategorized"))]
+        c["total"] += 1
+        c["passed"] += bool(r["passed"])
+    errors = [r for r in records if r.get("error")]
+    rewards = [r["reward"] for r in records if r.get("reward") is not None]
+    per_problem_p1 = [c / m for m, c in counts]
+    lo, hi = bootstrap_ci(per_problem_p1)
+    return {
+        "problems": len(per_task),
+        "samples_per_problem": n,
+        "total": len(records),
+        "passed": sum(bool(r["passed"]) for r in records),
+        "pass_rate": sum(bool(r["passed"]) for r in records) / max(1, len(records)),
+        "compile_rate": (len(compiled) / len(code)) if code and len(code) == len(records) - len(errors) else None,
+        "pass_at_k": mean_pass_at_k(counts, ks),
+        "pass_at_1_ci95": [lo, hi],
+        "mean_reward": sum(rewards) / len(rewards) if rewards else None,
+        "by_category": dict(cats),
+        "errors": len(errors),
+        "error_examples": [r["error"] for r in errors[:5]],
+    }
+
+
+def evaluate_tasks(model: Any, tok: Any, tasks: list[Task], kind: Any, verifier: Any, params: Any, batch_size: int,
+                   work_dir: Path, meta: dict[str, Any], engine_name: str = "auto") -> tuple[dict, list[dict]]:
+    """Generate params.n samples per task with the given (live) model, verify, summarize."""
+    from halo_forge.generation import make_engine
+    from halo_forge.rollout import rollout
+
+    engine = make_engine(engine_name, model, tok)
+    prompts = {t.id: kind.render_prompt(tok, t) for t in tasks}
+    records, stats = rollout(tasks, prompts, engine, params, batch_size, verifier, work_dir,
+                             {**meta, "engine": engine.name, "sampling": params.to_dict()})
+    result = summarize(records, [1, 5, 10], params.n)
+    result["timing"] = {"generation_time": round(stats.generation_time, 3),
+                        "verification_time": round(stats.verification_time, 3),
+                        "tokens_generated": stats.tokens_generated,
+                        "tokens_per_second": round(stats.tokens_per_second, 1)}
+    return result, records
+
+
+def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str, Any]:
+    from halo_forge.bench.hardware import HardwareMonitor
+    from halo_forge.generation import SamplingParams
+    from halo_forge.models import load_model
+    from halo_forge.tasks import get_task_kind
+    from halo_forge.train.raft import load_source_tasks
+    from halo_forge.verify.registry import get_verifier
+
+    ks = [k for k in (ks or cfg.k)]
+    too_big = [k for k in ks if k > cfg.samples]
+    if too_big:
+        log.warning("pass@%s needs at least that many samples; only %d per task: not reported", too_big, cfg.samples)
+    kind = get_task_kind(cfg.task)
+    tasks = load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit)
+    vname = (cfg.verifier.name if cfg.verifier else None) or kind.default_verifier
+    verifier = get_verifier(vname, **(cfg.verifier.options if cfg.verifier else {}))
+    out = Path(cfg.output)
+    samples_path = out.with_suffix(".samples.jsonl")
+    params = SamplingParams(n=cfg.samples, temperature=cfg.generation.temperature, top_p=cfg.generation.top_p,
+                            top_k=cfg.generation.top_k, max_new_tokens=cfg.generation.max_new_tokens,
+                            stop=tuple(cfg.generation.stop), seed=cfg.seed)
+    import torch
+
+    torch.manual_seed(cfg.seed)
+    model, tok = load_model(cfg.model, cfg.device, cfg.dtype)
+    work = Path(tempfile.mkdtemp(prefix=".bench-", dir=out.parent if out.parent.exists() else None))
+    start = time.monotonic()
+    monitor = HardwareMonitor() if cfg.hardware_metrics else None
+    try:
+        if monitor:
+            monitor.__enter__()
+        result, records = evaluate_tasks(model, tok, tasks, kind, verifier, params, cfg.generation.batch_size, work,
+                                         {"model": cfg.model, "verifier": vname}, cfg.generation.engine)
+    finally:
+        if monitor:
+            monitor.__exit__(None, None, None)
+    result["pass_at_k"] = mean_pass_at_k(
+        [(cfg.samples, c) for c in _passed_counts(records).values()], ks)
+    result["timing"]["wall_time"] = round(time.monotonic() - start, 3)
+    if monitor:
+        result["hardware"] = monitor.summary()
+    result["config"] = {**cfg.model_dump(mode="json"), "verifier": vname, "k": ks}
+    write_jsonl_atomic(samples_path, records)
+    result["samples_file"] = str(samples_path)
+    write_json_atomic(out, result)
+    shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def _passed_counts(records: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for r in records:
+        counts[r["task_id"]] += bool(r["passed"])
+    return counts
+
+
+def generate_samples_cli(args) -> int:
+    """`data generate`: benchmark-style sampling with the `none` verdicts left to `verify`."""
+    from halo_forge.cli import common
+    from halo_forge.config import load_config
+
+    ov = common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS, common.GEN_FLAGS)
+    if "samples" in vars(args):
+        ov["samples"] = args.samples
+    ov["output"] = args.output
+    cfg = load_config(BenchmarkConfig, getattr(args, "config", None), ov)
+    result = run_benchmark(cfg)
+    print(json.dumps({k: result[k] for k in ("total", "passed", "pass_rate", "pass_at_k", "samples_file")}, indent=2))
+    return 0

@@ -1,0 +1,107 @@
+"""`halo-forge benchmark {run,eval,compare,full}`."""
+
+from __future__ import annotations
+
+import json
+
+from halo_forge.cli import common
+from halo_forge.errors import HaloForgeError
+
+
+def _add_run_flags(p) -> None:
+    common.add_config_flag(p)
+    common.add_model_flags(p)
+    common.add_generation_flags(p)
+    p.add_argument("--verifier", "-v")
+    p.add_argument("--samples", "-n", type=int, help="samples per task (N)")
+    p.add_argument("--k", type=common.parse_k, help="comma-separated k values for pass@k (k <= N)")
+    p.add_argument("--output", "-o")
+    p.add_argument("--hardware-metrics", dest="hardware_metrics", action="store_true")
+
+
+BENCH_FLAGS = {"verifier": "verifier.name", "samples": "samples", "k": "k", "output": "output",
+               "hardware_metrics": "hardware_metrics"}
+
+
+def register(sub) -> None:
+    p = sub.add_parser("benchmark", help="pass@k benchmarks")
+    g = p.add_subparsers(dest="benchmark_command", metavar="ACTION")
+    r = g.add_parser("run", help="N samples per task, verified in the sandbox, pass@k")
+    _add_run_flags(r)
+    common.add_source_flags(r)
+    r.add_argument("--task", choices=["code", "reasoning", "agentic"])
+    r.set_defaults(handler=cmd_run)
+    e = g.add_parser("eval", help="a standard suite on its held-out split")
+    _add_run_flags(e)
+    e.add_argument("--suite", required=True)
+    e.add_argument("--limit", type=int)
+    e.set_defaults(handler=cmd_eval)
+    c = g.add_parser("compare", help="compare result files")
+    c.add_argument("results", nargs="+")
+    c.add_argument("--plot", help="write a PNG of pass@k and compile rate per run")
+    c.set_defaults(handler=cmd_compare)
+    f = g.add_parser("full", help="pipeline demo: baseline -> RAFT cycles -> final on held-out prompts")
+    common.add_model_flags(f)
+    f.add_argument("--cycles", type=int, default=2)
+    f.add_argument("--output-dir", "-o", dest="output_dir", default="runs/benchmark_full")
+    f.add_argument("--limit", type=int)
+    f.add_argument("--hardware-metrics", dest="hardware_metrics", action="store_true")
+    f.set_defaults(handler=cmd_full)
+
+
+def bench_config(args, extra: dict | None = None):
+    from halo_forge.config import BenchmarkConfig, load_config
+
+    ov = common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS, common.GEN_FLAGS, BENCH_FLAGS,
+                          {"task": "task"})
+    ov.update(extra or {})
+    return load_config(BenchmarkConfig, getattr(args, "config", None), ov)
+
+
+def report(result: dict) -> None:
+    keys = ("problems", "total", "passed", "pass_rate", "compile_rate", "pass_at_k", "pass_at_1_ci95", "errors",
+            "timing", "hardware", "samples_file")
+    print(json.dumps({k: result[k] for k in keys if k in result}, indent=2))
+
+
+def cmd_run(args) -> int:
+    from halo_forge.bench.runner import run_benchmark
+
+    result = run_benchmark(bench_config(args))
+    report(result)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from halo_forge.bench.runner import SUITES, run_benchmark
+
+    if args.suite not in SUITES:
+        raise HaloForgeError(f"unknown suite '{args.suite}' (known: {', '.join(SUITES)})")
+    dataset, split, task = SUITES[args.suite]
+    result = run_benchmark(bench_config(args, {"dataset": dataset, "split": split, "task": task}))
+    report(result)
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from rich.console import Console
+
+    from halo_forge.bench.compare import comparison_table, load_results, plot
+
+    results = load_results(args.results)
+    Console().print(comparison_table(results))
+    if getattr(args, "plot", None):
+        plot(results, args.plot)
+        print(f"plot written to {args.plot}")
+    return 0
+
+
+def cmd_full(args) -> int:
+    from halo_forge.bench.full import run_full
+
+    result = run_full(model=getattr(args, "model", "smollm2-135m-instruct"), cycles=args.cycles,
+                      output_dir=args.output_dir, limit=getattr(args, "limit", None),
+                      device=getattr(args, "device", "auto"), seed=getattr(args, "seed", 42),
+                      hardware_metrics=getattr(args, "hardware_metrics", False))
+    print(json.dumps(result["stages"], indent=2))
+    return 0

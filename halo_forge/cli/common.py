@@ -1,0 +1,82 @@
+"""Flag helpers shared by command groups.
+
+Every flag defaults to argparse.SUPPRESS, so `vars(args)` holds only what the user typed;
+`overrides()` turns those into dotted config keys. A flag's default can therefore never
+replace a value from the YAML file.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+# flag dest -> dotted config key
+MODEL_FLAGS = {"model": "model", "device": "device", "dtype": "dtype", "seed": "seed"}
+SOURCE_FLAGS = {"dataset": "dataset", "prompts": "prompts", "split": "split", "limit": "limit", "task": "task"}
+GEN_FLAGS = {"engine": "generation.engine", "temperature": "generation.temperature", "top_p": "generation.top_p",
+             "max_new_tokens": "generation.max_new_tokens", "gen_batch_size": "generation.batch_size"}
+TRAIN_FLAGS = {"learning_rate": "training.learning_rate", "epochs": "training.epochs",
+               "batch_size": "training.batch_size", "grad_accum": "training.grad_accum",
+               "max_steps": "training.max_steps", "max_seq_len": "training.max_seq_len",
+               "warmup_ratio": "training.warmup_ratio", "gradient_checkpointing": "training.gradient_checkpointing"}
+LORA_FLAGS = {"lora": "lora.enabled", "lora_r": "lora.r", "lora_alpha": "lora.alpha"}
+
+
+def add_config_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", "-c", help="YAML config file; flags given on the command line override it")
+
+
+def add_model_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", "-m", help="hub id, local dir, .gguf file, adapter dir, or alias (smollm2-135m-instruct)")
+    p.add_argument("--device", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"])
+    p.add_argument("--seed", type=int)
+
+
+def add_source_flags(p: argparse.ArgumentParser, task_default: str | None = None) -> None:
+    p.add_argument("--dataset", "-d", help="registered dataset name (see `data prepare --list`)")
+    p.add_argument("--prompts", help="JSONL file of task rows (as written by `data prepare`)")
+    p.add_argument("--split")
+    p.add_argument("--limit", type=int, help="use only the first N tasks")
+
+
+def add_generation_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", choices=["auto", "hf", "native", "vllm"])
+    p.add_argument("--temperature", type=float)
+    p.add_argument("--top-p", dest="top_p", type=float)
+    p.add_argument("--max-new-tokens", dest="max_new_tokens", type=int)
+    p.add_argument("--gen-batch-size", dest="gen_batch_size", type=int, help="sequences decoded together")
+
+
+def add_training_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--learning-rate", "--lr", dest="learning_rate", type=float)
+    p.add_argument("--epochs", type=float)
+    p.add_argument("--batch-size", dest="batch_size", type=int)
+    p.add_argument("--grad-accum", dest="grad_accum", type=int)
+    p.add_argument("--max-steps", dest="max_steps", type=int)
+    p.add_argument("--max-seq-len", dest="max_seq_len", type=int)
+    p.add_argument("--warmup-ratio", dest="warmup_ratio", type=float)
+    p.add_argument("--gradient-checkpointing", dest="gradient_checkpointing", action="store_true")
+    p.add_argument("--lora", dest="lora", action=argparse.BooleanOptionalAction, help="LoRA (default) or --no-lora for full fine-tuning")
+    p.add_argument("--lora-r", dest="lora_r", type=int)
+    p.add_argument("--lora-alpha", dest="lora_alpha", type=int)
+
+
+def overrides(args: argparse.Namespace, *maps: dict[str, str]) -> dict[str, Any]:
+    given = vars(args)
+    out: dict[str, Any] = {}
+    for mapping in maps:
+        for dest, key in mapping.items():
+            if dest in given:
+                out[key] = given[dest]
+    return out
+
+
+def parse_k(text: str) -> list[int]:
+    try:
+        ks = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--k must be a comma-separated list of integers, got '{text}'") from None
+    if not ks:
+        raise argparse.ArgumentTypeError("--k is empty")
+    return ks

@@ -1,0 +1,76 @@
+"""`halo-forge` entry point: builds the command tree and turns errors into one line + exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from halo_forge import __version__
+from halo_forge.errors import HaloForgeError
+
+GROUPS = ("data", "sft", "raft", "benchmark", "modality", "inference", "config_cmd", "test_cmd", "info", "verify_cmd")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every (sub)parser suppresses absent flags, so only typed flags reach the config."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("argument_default", argparse.SUPPRESS)
+        super().__init__(*args, **kwargs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = _Parser(
+        prog="halo-forge",
+        description="Fine-tune language models with verifiable rewards (RAFT).",
+        argument_default=argparse.SUPPRESS,
+    )
+    parser.add_argument("--version", action="version", version=f"halo-forge {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", default=False, help="only warnings and results")
+    parser.add_argument("--debug", action="store_true", default=False, help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for group in GROUPS:
+        importlib.import_module(f"halo_forge.cli.{group}").register(sub)
+    return parser
+
+
+def _setup_logging(quiet: bool, debug: bool) -> None:
+    level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s" if debug else "%(message)s")
+    for noisy in ("httpx", "urllib3", "filelock", "huggingface_hub", "transformers", "peft", "accelerate"):
+        logging.getLogger(noisy).setLevel(logging.ERROR if not debug else logging.INFO)
+    if not debug:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.quiet, args.debug)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except HaloForgeError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # unexpected: still one line unless --debug
+        if args.debug:
+            raise
+        print(f"error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

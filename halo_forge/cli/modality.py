@@ -1,0 +1,64 @@
+"""`halo-forge {reasoning,agentic,vlm,audio} {sft,train,benchmark,datasets}`.
+
+Each is the shared SFT / RAFT / benchmark with a task kind preset: nothing is copied.
+"""
+
+from __future__ import annotations
+
+from halo_forge.cli import benchmark as bench_cli
+from halo_forge.cli import common
+from halo_forge.cli import raft as raft_cli
+from halo_forge.cli import sft as sft_cli
+from halo_forge.errors import NotImplementedYet
+
+GROUPS = {
+    "reasoning": ("reasoning", "math reasoning (GSM8K, MATH-500)"),
+    "agentic": ("agentic", "tool calling (BFCL, Hermes format)"),
+    "vlm": ("vision", "vision-language models"),
+    "audio": ("audio", "speech recognition (Whisper)"),
+}
+NOT_BUILT = {"vision": "vision-language task kind (issue: audio and vision)",
+             "audio": "audio/ASR task kind (issue: audio and vision)"}
+
+
+def register(sub) -> None:
+    for group, (kind, desc) in GROUPS.items():
+        p = sub.add_parser(group, help=desc)
+        g = p.add_subparsers(dest=f"{group}_command", metavar="ACTION")
+        s = g.add_parser("sft", help=f"SFT for {desc}")
+        sft_cli.add_sft_flags(s)
+        s.set_defaults(handler=_handler("sft", kind))
+        t = g.add_parser("train", help=f"RAFT for {desc}")
+        raft_cli.add_raft_flags(t)
+        if group == "audio":
+            t.add_argument("--task-type", dest="audio_task", choices=["asr", "classification"])
+        t.set_defaults(handler=_handler("train", kind))
+        b = g.add_parser("benchmark", help=f"benchmark for {desc}")
+        bench_cli._add_run_flags(b)
+        common.add_source_flags(b)
+        b.set_defaults(handler=_handler("benchmark", kind))
+        d = g.add_parser("datasets", help="list datasets of this kind")
+        d.set_defaults(handler=_handler("datasets", kind))
+
+
+def _handler(action: str, kind: str):
+    def run(args) -> int:
+        if kind in NOT_BUILT and action != "datasets":
+            raise NotImplementedYet(NOT_BUILT[kind])
+        if action == "datasets":
+            sft_cli.list_datasets(kind)
+            return 0
+        if action == "sft":
+            return sft_cli.run_and_report(sft_cli.sft_config(args, task=kind))
+        if action == "train":
+            return raft_cli.run_and_report(raft_cli.raft_config(args, task=kind))
+        from halo_forge.bench.runner import run_benchmark
+        from halo_forge.tasks import get_task_kind
+
+        extra = {"task": kind}
+        if not getattr(args, "config", None) and not getattr(args, "dataset", None) and not getattr(args, "prompts", None):
+            extra["dataset"] = get_task_kind(kind).default_dataset
+        bench_cli.report(run_benchmark(bench_cli.bench_config(args, extra)))
+        return 0
+
+    return run

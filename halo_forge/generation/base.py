@@ -1,0 +1,90 @@
+"""One engine interface for RAFT, SFT evaluation and benchmarks.
+
+`generate(requests, params, on_batch)` returns every completion; `on_batch` sees each
+finished batch as it streams, so callers can persist samples before the next batch starts.
+Batches are a deterministic partition of (request, sample index) pairs and each is seeded
+from (seed, batch index): a resumed run regenerates exactly what an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Protocol
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    n: int = 1
+    temperature: float = 0.7
+    top_p: float = 1.0
+    top_k: int = 0
+    max_new_tokens: int = 512
+    stop: tuple[str, ...] = ()
+    seed: int = 0
+    logprobs: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["stop"] = list(self.stop)
+        return d
+
+
+@dataclass
+class GenerationRequest:
+    id: str
+    prompt_text: str  # already chat-templated by the task kind
+
+
+@dataclass
+class Completion:
+    request_id: str
+    index: int  # sample index within the request (0..n-1)
+    text: str
+    token_ids: list[int]
+    finish_reason: str  # "stop" (EOS or stop string) | "length"
+    prompt_tokens: int = 0
+    logprobs: list[float] | None = None
+
+
+@dataclass
+class WorkItem:
+    request: GenerationRequest
+    index: int
+
+
+@dataclass
+class Batch:
+    number: int
+    items: list[WorkItem] = field(default_factory=list)
+
+
+def plan_batches(requests: list[GenerationRequest], n: int, batch_size: int) -> list[Batch]:
+    """Deterministic batches of (request, sample) pairs; the n samples of a prompt stay together
+    so its prefix is prefilled side by side (and shared by engines that support it)."""
+    items = [WorkItem(r, i) for r in requests for i in range(n)]
+    return [Batch(k, items[s:s + batch_size]) for k, s in enumerate(range(0, len(items), batch_size))]
+
+
+class Engine(Protocol):
+    name: str
+
+    def generate(self, requests: list[GenerationRequest], params: SamplingParams, batch_size: int = 32,
+                 on_batch: Callable[[int, list[Completion]], None] | None = None,
+                 skip_batches: set[int] | None = None, stop_event: threading.Event | None = None) -> list[Completion]:
+        ...
+
+
+def make_engine(name: str, model: Any, tokenizer: Any) -> Engine:
+    """`auto` picks the best backend available for this model and device."""
+    from halo_forge.errors import HaloForgeError
+
+    if name in ("auto", "hf"):
+        from halo_forge.generation.hf import HFEngine
+
+        return HFEngine(model, tokenizer)
+    if name == "vllm":
+        raise HaloForgeError("not implemented yet: generation engine 'vllm' (issue: generation engine)")
+    if name == "native":
+        raise HaloForgeError("not implemented yet: generation engine 'native' (issue: generation engine)")
+    raise HaloForgeError(f"unknown generation engine '{name}' (auto, hf, native, vllm)")

@@ -1,0 +1,90 @@
+"""The reference backend: transformers `generate` over left-padded batches."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
+
+from halo_forge.generation.base import Completion, GenerationRequest, SamplingParams, plan_batches
+from halo_forge.generation.stops import truncate_at_stop
+
+
+class _StopOnEvent(StoppingCriteria):
+    """Lets Ctrl-C end a batch within one decode step instead of at the end of the batch."""
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+    def __call__(self, input_ids, scores, **kwargs):
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+class HFEngine:
+    name = "hf"
+
+    def __init__(self, model: Any, tokenizer: Any):
+        self.model = model  # the live (training) model: new weights are seen without a reload
+        self.tok = tokenizer
+
+    @torch.no_grad()
+    def _run_batch(self, prompts: list[str], params: SamplingParams, seed: int,
+                   stop_event: threading.Event | None) -> list[tuple[list[int], int, str]]:
+        self.tok.padding_side = "left"
+        enc = self.tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
+        do_sample = params.temperature > 0
+        kwargs: dict[str, Any] = dict(max_new_tokens=params.max_new_tokens, do_sample=do_sample,
+                                      pad_token_id=self.tok.pad_token_id, eos_token_id=self.tok.eos_token_id)
+        if do_sample:
+            kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=params.top_k or None)
+        else:
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        if params.stop:
+            kwargs.update(stop_strings=list(params.stop), tokenizer=self.tok)
+        if stop_event is not None:
+            kwargs["stopping_criteria"] = StoppingCriteriaList([_StopOnEvent(stop_event)])
+        torch.manual_seed(seed)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            out = self.model.generate(**enc, **kwargs)
+        finally:
+            if was_training:
+                self.model.train()
+        plen = enc["input_ids"].shape[1]
+        results = []
+        for row in range(out.shape[0]):
+            ids = out[row, plen:].tolist()
+            finish = "length"
+            if self.tok.eos_token_id in ids:
+                ids = ids[: ids.index(self.tok.eos_token_id)]
+                finish = "stop"
+            while ids and ids[-1] == self.tok.pad_token_id:
+                ids.pop()
+            results.append((ids, int(enc["attention_mask"][row].sum()), finish))
+        return results
+
+    def generate(self, requests: list[GenerationRequest], params: SamplingParams, batch_size: int = 32,
+                 on_batch: Callable[[int, list[Completion]], None] | None = None,
+                 skip_batches: set[int] | None = None, stop_event: threading.Event | None = None) -> list[Completion]:
+        done: list[Completion] = []
+        for batch in plan_batches(requests, params.n, batch_size):
+            if skip_batches and batch.number in skip_batches:
+                continue
+            if stop_event is not None and stop_event.is_set():
+                break
+            prompts = [it.request.prompt_text for it in batch.items]
+            outs = self._run_batch(prompts, params, params.seed * 100003 + batch.number, stop_event)
+            if stop_event is not None and stop_event.is_set():
+                break  # a batch cut short by Ctrl-C is not kept; it is regenerated on resume
+            comps = []
+            for it, (ids, plen, finish) in zip(batch.items, outs):
+                text = self.tok.decode(ids, skip_special_tokens=True)
+                text, hit = truncate_at_stop(text, params.stop)
+                comps.append(Completion(it.request.id, it.index, text, ids, "stop" if hit else finish, plen))
+            if on_batch:
+                on_batch(batch.number, comps)
+            done.extend(comps)
+        return done

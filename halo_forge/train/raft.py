@@ -1,0 +1,206 @@
+"""The RAFT loop, written once for every task kind.
+
+for each cycle: generate `samples_per_prompt` completions per prompt -> verify each ->
+select per prompt -> fine-tune the live model on the kept ones -> next cycle. The model
+(or its LoRA adapter) stays in memory across cycles; disk copies are for resume and export.
+The loop never looks at the modality: the task kind renders prompts, the verifier scores.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from halo_forge.config.schema import RaftConfig
+from halo_forge.data.jsonl import write_json_atomic, write_jsonl_atomic
+from halo_forge.data.registry import load_task_file, load_tasks
+from halo_forge.data.task import Task
+from halo_forge.errors import ResumeError
+from halo_forge.train.artifacts import RunDir
+from halo_forge.train.examples import Example
+from halo_forge.train.schedule import cycle_learning_rate
+from halo_forge.train.selection import SelectionPolicy, select_samples
+
+log = logging.getLogger(__name__)
+
+
+def load_source_tasks(dataset: str | None, prompts: str | None, split: str, limit: int | None) -> list[Task]:
+    if prompts:
+        return load_task_file(prompts, limit)
+    return load_tasks(dataset or "", split, limit)
+
+
+def reward_histogram(rewards: list[float], bins: int = 10) -> dict[str, int]:
+    """Counts per reward bucket; negative rewards get their own bucket (they stay negative)."""
+    hist: dict[str, int] = {}
+    for r in rewards:
+        if r < 0:
+            key = "<0"
+        else:
+            lo = min(int(r * bins), bins - 1) / bins
+            key = f"{lo:.1f}-{lo + 1 / bins:.1f}"
+        hist[key] = hist.get(key, 0) + 1
+    return dict(sorted(hist.items()))
+
+
+def cycle_metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
+    rewards = [r["reward"] for r in records if r.get("reward") is not None]
+    return {
+        "samples": len(records),
+        "pass_rate": sum(bool(r["passed"]) for r in records) / max(1, len(records)),
+        "mean_reward": sum(rewards) / max(1, len(rewards)),
+        "errors": sum(r.get("error") is not None for r in records),
+        "prompts_solved": len({r["task_id"] for r in records if r["passed"]}),
+        "reward_histogram": reward_histogram(rewards),
+    }
+
+
+def _load_policy(cfg: RaftConfig, run: RunDir, start: int):
+    """The model to continue from: the base (+ fresh adapter) or the last completed cycle's weights."""
+    import torch
+
+    from halo_forge.models import load_model
+    from halo_forge.train.trainer import attach_lora
+
+    prev = run.cycle(start - 1) / "model" if start > 1 else None
+    if prev is not None and not prev.exists():
+        raise ResumeError(f"cannot resume: {prev} is missing")
+    if prev is not None and not cfg.lora.enabled:
+        return load_model(str(prev), cfg.device, cfg.dtype)
+    model, tok = load_model(cfg.model, cfg.device, cfg.dtype)
+    if not cfg.lora.enabled:
+        return model, tok
+    if prev is not None:
+        from peft import PeftModel
+
+        return PeftModel.from_pretrained(model, str(prev), is_trainable=True), tok
+    torch.manual_seed(cfg.seed)
+    return attach_lora(model, cfg.lora), tok
+
+
+def _save_model(model: Any, tok: Any, target: Path) -> None:
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+
+
+class _TensorBoard:
+    def __init__(self, logdir: Path):
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.w = SummaryWriter(str(logdir))
+        except Exception:  # tensorboard missing: metrics are still in training_summary.json
+            self.w = None
+
+    def cycle(self, n: int, metrics: dict[str, Any]) -> None:
+        if self.w is None:
+            return
+        for k in ("pass_rate", "mean_reward", "kept", "learning_rate", "train_loss", "gen_tokens_per_s"):
+            if isinstance(metrics.get(k), (int, float)):
+                self.w.add_scalar(f"raft/{k}", metrics[k], n)
+        self.w.flush()
+
+
+def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
+             report: Callable[[dict[str, Any]], None] | None = None,
+             after_cycle: Callable[[int, Any, Any], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Run (or resume) the configured cycles. `after_cycle(n, model, tok)` may evaluate the live
+    model (e.g. on a held-out split); its result is stored in the cycle's metrics."""
+    import torch
+
+    from halo_forge.generation import SamplingParams, make_engine
+    from halo_forge.rollout import rollout
+    from halo_forge.tasks import get_task_kind
+    from halo_forge.train.trainer import train_on_examples
+    from halo_forge.verify.registry import get_verifier
+
+    run = RunDir(cfg.output_dir)
+    run.root.mkdir(parents=True, exist_ok=True)
+    run.check_config(cfg)
+    if cfg.resume_from_cycle:
+        if cfg.resume_from_cycle - 1 > run.latest_completed():
+            raise ResumeError(f"--resume-from-cycle {cfg.resume_from_cycle}: cycle {cfg.resume_from_cycle - 1} "
+                              f"is not complete in {run.root} (latest: {run.latest_completed()})")
+        run.discard_from(cfg.resume_from_cycle)
+    start = run.latest_completed() + 1
+    kind = get_task_kind(cfg.task)
+    tasks = load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit)
+    by_id = {t.id: t for t in tasks}
+    vname = kind.default_verifier if cfg.verifier.name == "auto" else cfg.verifier.name
+    verifier = get_verifier(vname, **cfg.verifier.options)
+    summary_path = run.root / "training_summary.json"
+    cycles: list[dict[str, Any]] = [run.state(c)["metrics"] for c in range(1, start) if run.state(c).get("metrics")]
+    if start > cfg.cycles:
+        log.info("all %d cycles already complete in %s", cfg.cycles, run.root)
+        return {"cycles": cycles, "status": "complete", "output_dir": str(run.root)}
+
+    torch.manual_seed(cfg.seed)
+    model, tok = _load_policy(cfg, run, start)
+    engine = make_engine(cfg.generation.engine, model, tok)
+    prompts = {t.id: kind.render_prompt(tok, t) for t in tasks}
+    policy = SelectionPolicy(cfg.reward_threshold, cfg.keep_top_percent, cfg.max_per_prompt, cfg.dedup,
+                             cfg.drop_uniform)
+    tb = _TensorBoard(run.root / "tensorboard")
+    status = "complete"
+    for cycle in range(start, cfg.cycles + 1):
+        cdir = run.cycle(cycle)
+        seed = cfg.seed * 1000 + cycle
+        params = SamplingParams(n=cfg.samples_per_prompt, temperature=cfg.generation.temperature,
+                                top_p=cfg.generation.top_p, top_k=cfg.generation.top_k,
+                                max_new_tokens=cfg.generation.max_new_tokens, stop=tuple(cfg.generation.stop), seed=seed)
+        meta = {"cycle": cycle, "model": f"{cfg.model}@cycle{cycle - 1}", "engine": engine.name,
+                "sampling": params.to_dict(), "verifier": vname}
+        run.write_state(cycle, {"cycle": cycle, "phase": "generate"})
+        records, rstats = rollout(tasks, prompts, engine, params, cfg.generation.batch_size, verifier, cdir, meta,
+                                  stop_event, cfg.verifier.workers)
+        if rstats.interrupted:
+            status = "interrupted"
+            break
+        kept, sel = select_samples(records, policy)
+        write_jsonl_atomic(cdir / "selected.jsonl", kept)
+        lr = cycle_learning_rate(cfg.training.learning_rate, cycle, cfg.lr_decay, cfg.min_lr)
+        run.write_state(cycle, {"cycle": cycle, "phase": "train", "kept": len(kept)})
+        examples = [Example(kind.build_messages(by_id[s["task_id"]]), s["completion"]) for s in kept]
+        t0 = time.monotonic()
+        outcome = train_on_examples(model, tok, examples, cfg.training, lr, str(cdir / "trainer"), seed, stop_event)
+        train_time = time.monotonic() - t0
+        if outcome.interrupted:
+            status = "interrupted"
+            break
+        _save_model(model, tok, cdir / "model")
+        shutil.rmtree(cdir / "trainer", ignore_errors=True)
+        metrics = {
+            "cycle": cycle, **cycle_metrics(records), "kept": len(kept), "selection": sel,
+            "learning_rate": lr, "train_steps": outcome.steps, "train_loss": outcome.loss,
+            "timing": {"generate_s": round(rstats.generation_time, 2), "verify_s": round(rstats.verification_time, 2),
+                       "train_s": round(train_time, 2)},
+            "tokens_generated": rstats.tokens_generated, "gen_tokens_per_s": round(rstats.tokens_per_second, 1),
+            "train_tokens_per_s": round(outcome.tokens / train_time, 1) if train_time > 0 else None,
+        }
+        if after_cycle is not None:
+            metrics["heldout"] = after_cycle(cycle, model, tok)
+        run.write_state(cycle, {"cycle": cycle, "phase": "done", "metrics": metrics})
+        run.mark_completed(cycle)
+        cycles.append(metrics)
+        write_json_atomic(summary_path, {"cycles": cycles, "config": cfg.model_dump(mode="json")})
+        tb.cycle(cycle, metrics)
+        if report:
+            report(metrics)
+    if status == "complete":
+        last = run.cycle(run.latest_completed()) / "model"
+        final = run.root / "final_model"
+        tmp = final.with_name("final_model.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(last, tmp)
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
+    write_json_atomic(summary_path, {"cycles": cycles, "status": status, "config": cfg.model_dump(mode="json")})
+    return {"cycles": cycles, "status": status, "output_dir": str(run.root)}

@@ -1,0 +1,125 @@
+"""One optimisation routine for SFT and every RAFT cycle, on transformers' Trainer.
+
+We use Trainer (not a hand-written loop) for gradient accumulation, mixed precision,
+checkpoint/resume, gradient checkpointing and TensorBoard logging; we supply the pieces
+Trainer does not get right for us: completion-only collation, a capped warm-up, and a
+callback that stops within one step on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers import Trainer, TrainerCallback, TrainingArguments
+
+from halo_forge.config.schema import LoraConfig, TrainingConfig
+from halo_forge.train.examples import CompletionCollator, Example, ExampleDataset, encode_example
+from halo_forge.train.schedule import optimizer_steps, warmup_steps
+
+log = logging.getLogger(__name__)
+
+
+class _StopOnEvent(TrainerCallback):
+    def __init__(self, event: threading.Event | None):
+        self.event = event
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.event is not None and self.event.is_set():
+            control.should_training_stop = True
+            control.should_save = False
+        return control
+
+
+@dataclass
+class TrainOutcome:
+    steps: int
+    loss: float | None
+    interrupted: bool
+    learning_rate: float
+    examples: int
+    tokens: int
+
+
+def attach_lora(model: Any, lora: LoraConfig) -> Any:
+    """Wrap in a trainable LoRA adapter (once: an adapter model is returned as is)."""
+    from peft import LoraConfig as PeftLoraConfig
+    from peft import PeftModel, get_peft_model
+
+    if isinstance(model, PeftModel):
+        return model
+    cfg = PeftLoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                         target_modules=lora.target_modules, task_type="CAUSAL_LM")
+    return get_peft_model(model, cfg)
+
+
+def _use_bf16(model: Any) -> bool:
+    return model.device.type == "cuda" and torch.cuda.is_bf16_supported()
+
+
+def train_on_examples(model: Any, tok: Any, examples: list[Example], cfg: TrainingConfig, learning_rate: float,
+                      output_dir: str, seed: int, stop_event: threading.Event | None = None,
+                      eval_examples: list[Example] | None = None, save_checkpoints: bool = False,
+                      resume: bool = False, early_stopping_patience: int | None = None) -> TrainOutcome:
+    rows = [encode_example(tok, ex, cfg.max_seq_len) for ex in examples]
+    rows = [r for r in rows if any(l != -100 for l in r["labels"])]
+    if not rows:
+        return TrainOutcome(0, None, False, learning_rate, 0, 0)
+    total = optimizer_steps(len(rows), cfg.batch_size, cfg.grad_accum, cfg.epochs, cfg.max_steps)
+    eval_rows = [encode_example(tok, ex, cfg.max_seq_len) for ex in (eval_examples or [])]
+    do_eval = bool(eval_rows)
+    args = TrainingArguments(
+        output_dir=output_dir,
+        per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=learning_rate,
+        max_steps=total,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=warmup_steps(total, cfg.warmup_ratio),
+        weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
+        logging_steps=min(cfg.logging_steps, total),
+        save_strategy="steps" if (save_checkpoints or do_eval) else "no",
+        save_steps=max(1, total // 4) if (save_checkpoints or do_eval) else 500,
+        save_total_limit=2,
+        eval_strategy="steps" if do_eval else "no",
+        eval_steps=max(1, total // 4) if do_eval else None,
+        load_best_model_at_end=do_eval and early_stopping_patience is not None,
+        metric_for_best_model="eval_loss" if do_eval else None,
+        report_to=["tensorboard"],
+        seed=seed,
+        data_seed=seed,
+        bf16=_use_bf16(model),
+        use_cpu=model.device.type == "cpu",
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        disable_tqdm=os.environ.get("HALO_FORGE_QUIET") == "1",
+    )
+    if cfg.gradient_checkpointing and hasattr(model, "enable_input_require_grads"):
+        model.enable_input_require_grads()
+    callbacks: list[TrainerCallback] = [_StopOnEvent(stop_event)]
+    if do_eval and early_stopping_patience:
+        from transformers import EarlyStoppingCallback
+
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=early_stopping_patience))
+    trainer = Trainer(model=model, args=args, train_dataset=ExampleDataset(rows),
+                      eval_dataset=ExampleDataset(eval_rows) if do_eval else None,
+                      data_collator=CompletionCollator(tok.pad_token_id), callbacks=callbacks)
+    model.train()
+    result = trainer.train(resume_from_checkpoint=_last_checkpoint(output_dir) if resume else None)
+    model.eval()
+    interrupted = bool(stop_event is not None and stop_event.is_set())
+    tokens = sum(len(r["input_ids"]) for r in rows)
+    return TrainOutcome(trainer.state.global_step, float(result.training_loss), interrupted, learning_rate, len(rows), tokens)
+
+
+def _last_checkpoint(output_dir: str) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
