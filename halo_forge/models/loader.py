@@ -108,8 +108,8 @@ def _gguf_cache_dir(src: ModelSource) -> Path:
     return _cache_root() / "gguf" / key
 
 
-def _load_gguf(src: ModelSource, dtype) -> tuple[Any, Any]:
-    """Dequantize once into the cache (atomically), then load from safetensors."""
+def ensure_gguf_cache(src: ModelSource) -> Path:
+    """Dequantize a GGUF into the cache once (atomically); returns the cached model dir."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     cache = _gguf_cache_dir(src)
@@ -131,7 +131,11 @@ def _load_gguf(src: ModelSource, dtype) -> tuple[Any, Any]:
             import shutil
 
             shutil.rmtree(tmp, ignore_errors=True)
-    return _load_dir(str(cache), dtype, local_only=True)
+    return cache
+
+
+def _load_gguf(src: ModelSource, dtype) -> tuple[Any, Any]:
+    return _load_dir(str(ensure_gguf_cache(src)), dtype, local_only=True)
 
 
 def _drop_gguf_quantizer(model: Any) -> None:

@@ -30,6 +30,7 @@ from halo_forge.verify.sandbox import Sandbox, SandboxLimits, isolation_level
 class CompiledVerifier(Verifier):
     name = "gcc"
     toolchain = "gcc"
+    output_name = "prog"
 
     def __init__(self, **options):
         super().__init__(**options)
@@ -61,7 +62,7 @@ class CompiledVerifier(Verifier):
             return VerifyResult.failure(f"compiler for {self._toolchain(task)}/{language} is not installed")
         flags = list(self.options.get("flags") or DEFAULT_FLAGS[language]) + self._extra_flags()
         comp = compile_in_sandbox(compiler, flags, code, language, self._limits("compile"), slot, self.cache,
-                                  use_pch=self.options.get("pch", True))
+                                  use_pch=self.options.get("pch", True), output_name=self.output_name)
         details.update(compiler=compiler, cached=comp.cached, compile_stderr=comp.stderr[-1500:])
         if comp.timed_out:
             return VerifyResult(self.ladder.compile_error, False, "compile", {**details, "message": "compile timeout"})
@@ -148,6 +149,7 @@ class MinGWVerifier(CompiledVerifier):
 
     name = "mingw"
     toolchain = "mingw"
+    output_name = "prog.exe"  # MinGW appends .exe to any output name without one
 
     def _extra_flags(self) -> list[str]:
         return ["-static"]

@@ -74,7 +74,7 @@ def bwrap_prefix(workdir: str, extra_ro: dict[str, str] | None = None) -> list[s
     args += _system_binds()
     for src, dst in (extra_ro or {}).items():
         args += ["--ro-bind", src, dst]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", workdir, SANDBOX_DIR,
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--bind", workdir, SANDBOX_DIR,
              "--chdir", SANDBOX_DIR]
     for k, v in SAFE_ENV.items():
         args += ["--setenv", k, v]

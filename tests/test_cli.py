@@ -1,0 +1,113 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GROUP_COMMANDS = [
+    ["data", "prepare"], ["data", "generate"], ["data", "validate"], ["sft", "train"], ["sft", "datasets"],
+    ["raft", "train"], ["benchmark", "run"], ["benchmark", "compare"], ["benchmark", "full"], ["benchmark", "eval"],
+    ["reasoning", "train"], ["agentic", "benchmark"], ["vlm", "sft"], ["audio", "train"], ["inference", "export"],
+    ["config", "validate"], ["test"], ["info"], ["verify"],
+]
+
+
+def test_help_top_level():
+    r = subprocess.run([sys.executable, "-m", "halo_forge", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    for group in ("data", "sft", "raft", "benchmark", "reasoning", "agentic", "vlm", "audio", "inference", "config",
+                  "test", "info", "verify"):
+        assert group in r.stdout
+
+
+@pytest.mark.parametrize("cmd", GROUP_COMMANDS, ids=" ".join)
+def test_help_everywhere(cmd, run_cli):
+    with pytest.raises(SystemExit) as exc:
+        run_cli(*cmd, "--help")
+    assert exc.value.code == 0
+
+
+def test_info(run_cli):
+    code, out, _ = run_cli("info")
+    assert code == 0 and "verifier toolchains" in out and "torch" in out
+
+
+def test_data_prepare_list(run_cli):
+    code, out, _ = run_cli("data", "prepare", "--list")
+    assert code == 0
+    for name in ("humaneval", "mbpp", "codeforces_cpp", "gsm8k", "math500", "bfcl", "codealpaca"):
+        assert name in out
+
+
+def test_data_prepare_mbpp(run_cli, tmp_path):
+    code, out, _ = run_cli("data", "prepare", "--dataset", "mbpp", "--output-dir", str(tmp_path))
+    assert code == 0
+    summary = json.loads((tmp_path / "dataset_summary.json").read_text())
+    assert summary["tasks"] == len((tmp_path / "tasks.jsonl").read_text().splitlines())
+    train_ids = {json.loads(l)["id"] for l in (tmp_path / "tasks.jsonl").read_text().splitlines()}
+    val_ids = {json.loads(l)["id"] for l in (tmp_path / "validation.jsonl").read_text().splitlines()}
+    assert val_ids and not (train_ids & val_ids)
+    prompts = [json.loads(l) for l in (tmp_path / "prompts.jsonl").read_text().splitlines()]
+    assert all("verifier" not in p for p in prompts)
+    code, out, _ = run_cli("data", "validate", str(tmp_path / "tasks.jsonl"))
+    assert code == 0 and "format=task" in out
+
+
+def test_unknown_dataset_is_one_line_exit_2(run_cli, tmp_path):
+    code, _, err = run_cli("data", "prepare", "--dataset", "nope", "--output-dir", str(tmp_path))
+    assert code == 2 and "unknown dataset 'nope'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_malformed_jsonl_line_reported(run_cli, tmp_path):
+    f = tmp_path / "sft.jsonl"
+    f.write_text('{"prompt": "a", "response": "b"}\n{"prompt": "a", "response": \n{"prompt": 3, "response": "b"}\n')
+    code, out, _ = run_cli("data", "validate", str(f))
+    assert code == 2
+    assert f"{f}:2: malformed JSON" in out
+
+
+def test_validate_names_line_and_field(run_cli, tmp_path):
+    f = tmp_path / "chat.jsonl"
+    f.write_text('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}\n'
+                 '{"messages": [{"role": "robot", "content": "hi"}]}\n')
+    code, out, _ = run_cli("data", "validate", str(f))
+    assert code == 2 and f"{f}:2: field 'messages[0]'" in out
+
+
+def test_missing_model_path(run_cli, tmp_path):
+    code, _, err = run_cli("benchmark", "run", "--model", str(tmp_path / "nope"), "--dataset", "cpp_basics",
+                           "--output", str(tmp_path / "r.json"))
+    assert code == 2 and "model path not found" in err and len(err.strip().splitlines()) == 1
+
+
+def test_fake_gguf(run_cli, tmp_path):
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"not a gguf at all")
+    code, _, err = run_cli("benchmark", "run", "--model", str(fake), "--dataset", "cpp_basics",
+                           "--output", str(tmp_path / "r.json"))
+    assert code == 2 and "not a GGUF file" in err
+
+
+def test_not_built_commands_say_so(run_cli):
+    code, _, err = run_cli("inference", "export", "--model", "x")
+    assert code == 2 and err.startswith("error: not implemented yet:")
+    code, _, err = run_cli("vlm", "train")
+    assert code == 2 and "not implemented yet" in err
+
+
+def test_debug_shows_traceback(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "halo_forge", "--debug", "data", "prepare", "--dataset", "nope",
+                        "--output-dir", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode != 0 and "Traceback" in r.stderr
+
+
+def test_hub_dataset_offline_is_clear(run_cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code, _, err = run_cli("data", "prepare", "--dataset", "codealpaca", "--output-dir", str(tmp_path))
+    assert code == 2 and "HF_HUB_OFFLINE" in err
+
+
+def test_smoke_level(run_cli):
+    code, out, _ = run_cli("test", "--level", "smoke")
+    assert code == 0 and "humaneval" in out
