@@ -2,8 +2,10 @@
 
 Calls are `<tool_call>{"name": ..., "arguments": {...}}</tool_call>`. Arguments are validated
 with `jsonschema` against the tool's parameters (BFCL's "dict"/"float"/"tuple" types are
-mapped to JSON Schema), then compared the way BFCL's AST checker does: each parameter must
-take one of the allowed values, and a parameter whose allowed values include "" is optional.
+mapped to JSON Schema; errors are reported in details) and compared the way BFCL's AST
+checker does: each parameter must take one of the allowed values (nested dicts recursively),
+and a parameter whose allowed values include "" is optional. Without a ground truth
+(`expect_call: true`), a schema-valid call to a listed tool is correct.
 Parallel calls match as a multiset (any order).
 
 Rewards (option `rewards`): correct 1.0, right function(s) but wrong arguments 0.5, valid
@@ -97,13 +99,21 @@ def _norm(v: Any) -> Any:
     return v
 
 
+def _value_matches(value: Any, option: Any) -> bool:
+    """A nested dict option maps each key to its own list of allowed values (BFCL format)."""
+    if isinstance(option, dict) and isinstance(value, dict):
+        return args_match(value, option)
+    return _norm(value) == _norm(option)
+
+
 def args_match(args: dict, expected: dict) -> bool:
     for param, allowed in expected.items():
+        allowed = allowed if isinstance(allowed, list) else [allowed]
         if param not in args:
             if "" not in allowed and None not in allowed:
                 return False
             continue
-        if not any(_norm(args[param]) == _norm(a) for a in allowed if a != ""):
+        if not any(_value_matches(args[param], a) for a in allowed if a != ""):
             return False
     return all(p in expected for p in args)
 
@@ -133,16 +143,25 @@ class ToolCallingVerifier(Verifier):
         truth = spec.get("ground_truth") or []
         calls, malformed = parse_calls(completion)
         details: dict[str, Any] = {"calls": calls[:8], "malformed": malformed}
+        if not truth and spec.get("expect_call"):
+            if not calls:
+                return VerifyResult(r["no_call"], False, "format", details)
+            errors = [e for c in calls if (e := schema_errors(c, spec.get("tools") or []))]
+            details["schema_errors"] = errors[:4]
+            ok = not errors and not malformed
+            return VerifyResult(r["correct"] if ok else r["wrong_args"], ok, "answer", details)
         if not truth:  # irrelevance: the right answer is no call at all
             if calls or malformed:
                 return VerifyResult(r["spurious_call"], False, "answer", details)
             return VerifyResult(r["correct"], True, "answer", details)
         if not calls:
             return VerifyResult(r["no_call"], False, "format", details)
+        # The ground truth decides (as in BFCL, whose own answers sometimes break the declared
+        # schema, e.g. a variable name where an array is declared); schema errors are reported.
         errors = [e for c in calls if (e := schema_errors(c, spec.get("tools") or []))]
         names_ok, all_ok = match_calls(calls, truth)
         details["schema_errors"] = errors[:4]
-        if all_ok and not errors and not malformed:
+        if all_ok and not malformed:
             return VerifyResult(r["correct"], True, "answer", details)
         if names_ok:
             return VerifyResult(r["wrong_args"], False, "answer", details)

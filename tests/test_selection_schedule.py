@@ -1,0 +1,45 @@
+from halo_forge.train.schedule import cycle_learning_rate, optimizer_steps, warmup_steps
+from halo_forge.train.selection import SelectionPolicy, select_samples
+
+
+def s(task, i, reward, text=None):
+    return {"task_id": task, "sample_index": i, "completion": text or f"{task}-{i}", "reward": reward}
+
+
+def test_selection_is_per_prompt():
+    # Prompt a has many high-reward samples; b has one modest passing sample. A global top-k
+    # would keep only a's; per-prompt selection keeps b's too.
+    samples = [s("a", i, 1.0) for i in range(8)] + [s("b", 0, 0.6), s("b", 1, 0.1)]
+    kept, stats = select_samples(samples, SelectionPolicy(reward_threshold=0.5, keep_top_percent=0.25))
+    assert {k["task_id"] for k in kept} == {"a", "b"}
+    assert sum(k["task_id"] == "a" for k in kept) == 2 and stats["prompts_kept"] == 2
+
+
+def test_threshold_dedup_cap_and_errors():
+    samples = [s("a", 0, 1.0, "same"), s("a", 1, 1.0, "same  "), s("a", 2, 0.9), s("a", 3, 0.2), s("a", 4, None)]
+    kept, stats = select_samples(samples, SelectionPolicy(0.5, 1.0, max_per_prompt=5))
+    assert [k["sample_index"] for k in kept] == [0, 2]
+    assert stats["duplicates"] == 1 and stats["errors"] == 1
+    kept, _ = select_samples(samples, SelectionPolicy(0.5, 1.0, max_per_prompt=1, dedup=False))
+    assert len(kept) == 1
+
+
+def test_drop_uniform_and_negative_rewards():
+    samples = [s("a", i, 1.0) for i in range(3)] + [s("b", 0, -0.25), s("b", 1, 0.5)]
+    kept, stats = select_samples(samples, SelectionPolicy(0.0, 1.0, drop_uniform=True))
+    assert {k["task_id"] for k in kept} == {"b"} and stats["dropped_uniform"] == 1
+    assert all(k["reward"] >= 0 for k in kept)  # a negative reward never passes a threshold of 0
+
+
+def test_warmup_never_swallows_a_short_run():
+    assert warmup_steps(1, 0.1) == 0
+    assert warmup_steps(2, 0.5) <= 1
+    assert warmup_steps(100, 0.1) == 10
+    assert optimizer_steps(10, 4, 1, 1, None) == 3
+    assert optimizer_steps(10, 4, 1, 2, 4) == 4
+
+
+def test_lr_decays_per_cycle_with_floor():
+    assert cycle_learning_rate(1e-4, 1, 0.5, 1e-6) == 1e-4
+    assert cycle_learning_rate(1e-4, 3, 0.5, 1e-6) == 2.5e-5
+    assert cycle_learning_rate(1e-4, 30, 0.5, 1e-6) == 1e-6
