@@ -75,7 +75,7 @@ def print_summary(result: dict) -> None:
         t.add_row(str(m["cycle"]), str(m["samples"]), f"{m['pass_rate']:.1%}", f"{m['mean_reward']:.3f}",
                   str(m["prompts_solved"]), str(m["kept"]), str(m["errors"]), f"{m['learning_rate']:.1e}",
                   f"{tm['generate_s']:.0f}", f"{tm['verify_s']:.0f}", f"{tm['train_s']:.0f}", f"{m['gen_tokens_per_s']:.0f}")
-    Console().print(t)
+    Console(width=max(120, Console().width)).print(t)
 
 
 def run_and_report(cfg) -> int:

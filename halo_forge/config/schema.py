@@ -51,7 +51,7 @@ class GenerationConfig(Strict):
 class VerifierSpec(Strict):
     """A registered verifier by name plus its options; task rows may add per-task data."""
 
-    name: str = "gcc"
+    name: str = "auto"
     options: dict[str, Any] = Field(default_factory=dict)
     workers: int | None = Field(None, ge=1)
 

@@ -34,6 +34,11 @@ def fingerprint_fields(cfg: RaftConfig) -> dict[str, Any]:
         for p in parts[:-1]:
             node = node.get(p, {})
         node.pop(parts[-1], None)
+    if data.get("prompts"):  # the file's content matters, not where it lies
+        try:
+            data["prompts"] = "sha256:" + hashlib.sha256(Path(data["prompts"]).read_bytes()).hexdigest()[:16]
+        except OSError:
+            pass
     return data
 
 

@@ -1,0 +1,68 @@
+"""SFT on the tiny model: real weight updates, completion-only loss, dynamic padding."""
+
+import json
+
+import torch
+from safetensors.torch import load_file
+
+from halo_forge.config import SFTConfig
+from halo_forge.train.examples import CompletionCollator, Example, encode_example
+from halo_forge.train.sft import run_sft
+
+
+def _weights(path):
+    files = sorted(path.glob("*.safetensors"))
+    out = {}
+    for f in files:
+        out.update(load_file(str(f)))
+    return out
+
+
+def test_completion_only_masking(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    ex = Example([{"role": "user", "content": "Say hi"}], "hi there")
+    enc = encode_example(tok, ex, 256)
+    completion_ids = tok("hi there", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    labelled = [t for t in enc["labels"] if t != -100]
+    assert labelled == completion_ids
+    n_prompt = len(enc["input_ids"]) - len(completion_ids)
+    assert enc["labels"][:n_prompt] == [-100] * n_prompt
+
+
+def test_dynamic_padding_not_max_length():
+    batch = [{"input_ids": [1, 2, 3], "labels": [-100, 2, 3]}, {"input_ids": [4], "labels": [4]}]
+    out = CompletionCollator(pad_id=0)(batch)
+    assert out["input_ids"].shape == (2, 3)
+    assert out["labels"][1].tolist() == [4, -100, -100]
+    assert out["attention_mask"][1].tolist() == [1, 0, 0]
+
+
+def _sft_file(tmp_path):
+    f = tmp_path / "sft.jsonl"
+    rows = [{"prompt": f"What is {i}+{i}?", "response": f"{2 * i}"} for i in range(6)]
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return f
+
+
+def test_one_step_full_sft_changes_weights(tiny_model_dir, tmp_path):
+    cfg = SFTConfig(model=str(tiny_model_dir), data_file=str(_sft_file(tmp_path)), output_dir=str(tmp_path / "out"),
+                    lora={"enabled": False}, training={"max_steps": 1, "batch_size": 2, "learning_rate": 1e-3,
+                                                       "warmup_ratio": 0.5})
+    summary = run_sft(cfg)
+    assert summary["steps"] == 1
+    before, after = _weights(tiny_model_dir), _weights(tmp_path / "out" / "final_model")
+    changed = [k for k in before if k in after and not torch.equal(before[k], after[k])]
+    assert changed, "a one-step run must change the weights (warm-up may not swallow it)"
+
+
+def test_one_step_lora_sft_trains_the_adapter(tiny_model_dir, tmp_path):
+    cfg = SFTConfig(model=str(tiny_model_dir), data_file=str(_sft_file(tmp_path)), output_dir=str(tmp_path / "lora"),
+                    training={"max_steps": 1, "batch_size": 2, "learning_rate": 1e-2}, merge=True)
+    run_sft(cfg)
+    adapter = _weights(tmp_path / "lora" / "final_model")
+    lora_b = [v for k, v in adapter.items() if "lora_B" in k]
+    assert lora_b and any(v.abs().sum() > 0 for v in lora_b)  # B starts at zero; one step moves it
+    assert (tmp_path / "lora" / "merged_model" / "config.json").exists()
+    assert (tmp_path / "lora" / "sft_summary.json").exists()
