@@ -41,11 +41,16 @@ def register_dataset(info: DatasetInfo) -> DatasetInfo:
     return info
 
 
+_loaded = False
+
+
 def _ensure_loaded() -> None:
-    if DATASETS:
+    global _loaded
+    if _loaded:
         return
     for mod in _SOURCE_MODULES:
         importlib.import_module(f"halo_forge.data.sources.{mod}")
+    _loaded = True
 
 
 def dataset_names() -> list[str]:

@@ -1,7 +1,9 @@
 """Codeforces C++ problems with reference solutions (no tests): compile-verified tasks.
 
-Split by position: every fifth problem (index % 5 == 4) is held out as `test`, so the
-held-out compile rate is measured on problems never seen in training.
+The 500 upstream rows hold only 104 distinct problems (several solutions each), so tasks
+are de-duplicated by statement (one task per problem, id = its first row) and split by
+problem: every fifth distinct problem is held out as `test` (20 problems), so the held-out
+compile rate is measured on problems never seen in training, under any of their solutions.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ PROMPT = "Solve this competitive programming problem in C++17. Read from stdin, 
 def load(split: str) -> list[Task]:
     path = ASSETS / "codeforces_cpp" / "codeforces_cpp_500.jsonl"
     tasks = []
+    seen: dict[str, int] = {}
     for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
         row = json.loads(line)
-        held_out = i % 5 == 4
+        if row["prompt"] in seen:
+            continue
+        seen[row["prompt"]] = len(seen)
+        held_out = seen[row["prompt"]] % 5 == 4
         if (split == "test") != held_out:
             continue
         tasks.append(
@@ -38,7 +44,7 @@ def load(split: str) -> list[Task]:
 register_dataset(
     DatasetInfo(
         name="codeforces_cpp",
-        description="500 Codeforces problems with reference C++ (compile-verified; 400 train / 100 test)",
+        description="104 distinct Codeforces problems with reference C++ (compile-verified; 84 train / 20 test)",
         kind="code",
         splits=("train", "test"),
         loader=load,

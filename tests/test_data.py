@@ -1,0 +1,75 @@
+"""Datasets: splits, task rows that carry their verification data, and code extraction."""
+
+import pytest
+
+from halo_forge.data import Task, load_tasks
+from halo_forge.data.sources.mbpp import entry_point_of
+from halo_forge.errors import DataError
+from halo_forge.verify.extract import extract_code, humaneval_program
+
+
+def test_mbpp_standard_splits():
+    sizes = {s: len(load_tasks("mbpp", s)) for s in ("prompt", "test", "validation", "train")}
+    assert sizes == {"prompt": 7, "test": 257, "validation": 43, "train": 120}
+    t = load_tasks("mbpp", "test", 1)[0]
+    assert t.verifier["entry_point"] in t.prompt and t.verifier["tests"]
+
+
+def test_mbpp_entry_point_from_tests():
+    assert entry_point_of("def helper(x): pass\ndef solve(a): return helper(a)", ["assert solve(1) == 2"]) == "solve"
+
+
+@pytest.mark.parametrize("name,split,n", [("gsm8k", "train", 7473), ("gsm8k", "test", 1319), ("math500", "test", 500),
+                                           ("humaneval", "test", 164), ("codeforces_cpp", "train", 84),
+                                           ("codeforces_cpp", "test", 20), ("bfcl", "test", 1240),
+                                           ("cpp_basics", "train", 20), ("cpp_basics", "test", 10)])
+def test_dataset_sizes(name, split, n):
+    assert len(load_tasks(name, split)) == n
+
+
+def test_no_split_overlap():
+    for name in ("gsm8k", "codeforces_cpp", "cpp_basics"):
+        train = {t.prompt for t in load_tasks(name, "train")}
+        test = {t.prompt for t in load_tasks(name, "test")}
+        assert not train & test, name
+
+
+def test_unknown_split_and_dataset():
+    with pytest.raises(DataError, match="no split"):
+        load_tasks("mbpp", "nope")
+    with pytest.raises(DataError, match="unknown dataset"):
+        load_tasks("nope", "train")
+
+
+def test_task_row_validation():
+    with pytest.raises(DataError, match="verifier"):
+        Task.from_dict({"id": 1, "prompt": "x"}, "f:1")
+    with pytest.raises(DataError, match="unknown field 'promt'"):
+        Task.from_dict({"id": 1, "promt": "x", "prompt": "y", "verifier": {"type": "gcc"}}, "f:1")
+    t = Task.from_dict({"id": 1, "prompt": "x", "verifier": {"type": "gcc"}}, "f:1")
+    assert t.chat_messages() == [{"role": "user", "content": "x"}]
+
+
+@pytest.mark.parametrize("text,lang,expected", [
+    ("```cpp\nint main(){}\n```", "cpp", "int main(){}\n"),
+    ("Sure! Here it is:\n```\nint main(){}\n```\nHope it helps", "cpp", "int main(){}\n"),
+    ("```c++\nint a;\n```\n```python\nx=1\n```", "cpp", "int a;\n"),
+    ("```python\ndef h(): pass\n```\nand\n```python\ndef f(): return h()\n```", "python", "def h(): pass\ndef f(): return h()\n"),
+    ("Here is code:\ndef f():\n    return 1", "python", "def f():\n    return 1\n"),
+    ("#include <x>\nint main(){\n}\n```\nThis prints", "cpp", "#include <x>\nint main(){\n}\n"),
+    ("```cpp\nint main(){}\n", "cpp", "int main(){}\n"),
+])
+def test_extract_code(text, lang, expected):
+    assert extract_code(text, lang) == expected
+
+
+def test_extract_never_leaks_the_language_tag():
+    assert "python" not in extract_code("```python\nx = 1\n```", "python")
+
+
+def test_humaneval_modes():
+    prompt = 'def add(a, b):\n    """Add."""\n'
+    assert humaneval_program(prompt, "    return a + b\n", "add") == prompt + "    return a + b\n"
+    full = humaneval_program(prompt, "```python\ndef add(a, b):\n    return a + b\n```", "add")
+    assert full.strip().endswith("return a + b") and "def add" in full
+    assert humaneval_program(prompt, "return a + b", "add").endswith("    return a + b\n")
