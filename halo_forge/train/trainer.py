@@ -91,7 +91,7 @@ def train_on_examples(model: Any, tok: Any, examples: list[Example], cfg: Traini
         eval_steps=max(1, total // 4) if do_eval else None,
         load_best_model_at_end=do_eval and early_stopping_patience is not None,
         metric_for_best_model="eval_loss" if do_eval else None,
-        report_to=["tensorboard"],
+        report_to=["tensorboard"] if _has_tensorboard() else [],
         seed=seed,
         data_seed=seed,
         bf16=_use_bf16(model),
@@ -117,6 +117,12 @@ def train_on_examples(model: Any, tok: Any, examples: list[Example], cfg: Traini
     interrupted = bool(stop_event is not None and stop_event.is_set())
     tokens = sum(len(r["input_ids"]) for r in rows)
     return TrainOutcome(trainer.state.global_step, float(result.training_loss), interrupted, learning_rate, len(rows), tokens)
+
+
+def _has_tensorboard() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tensorboard") is not None
 
 
 def _last_checkpoint(output_dir: str) -> str | None:

