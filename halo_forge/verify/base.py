@@ -79,6 +79,10 @@ class Verifier:
     def verify(self, task: Task | Mapping[str, Any], completion: str, slot: int = 0) -> VerifyResult:
         try:
             return self.check(as_task(task), completion, slot)
+        except RuntimeError as exc:
+            if type(exc).__name__ == "SandboxUnavailable":
+                return VerifyResult.failure(f"sandbox unavailable: {exc}")
+            return VerifyResult.failure(f"verifier '{self.name}' crashed: {type(exc).__name__}: {exc}")
         except Exception as exc:  # a verifier crash is an error, not a reward
             return VerifyResult.failure(f"verifier '{self.name}' crashed: {type(exc).__name__}: {exc}")
 

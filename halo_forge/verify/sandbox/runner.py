@@ -95,6 +95,34 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
+class SandboxUnavailable(RuntimeError):
+    """The sandbox itself cannot run here: verification is impossible (an error, not a 0)."""
+
+
+_health: dict[str, str | None] = {}
+_health_lock = threading.Lock()
+
+
+def sandbox_health(level: str) -> str | None:
+    """Run /bin/true through the full isolation prefix once per process; None when it works."""
+    with _health_lock:
+        if level not in _health:
+            box = object.__new__(Sandbox)
+            box.limits, box.slot, box.extra_ro, box.level = SandboxLimits(wall_seconds=30), 0, {}, level
+            work = box._make_workdir({})
+            try:
+                cmd, cwd, env = box._argv(work, ["/bin/true"])
+                r = subprocess.run(cmd, cwd=cwd or "/", env=env if env is not None else {}, capture_output=True,
+                                   timeout=30)
+                _health[level] = None if r.returncode == 0 else (
+                    f"sandbox probe exited {r.returncode}: {r.stderr.decode(errors='replace').strip()[-200:]}")
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                _health[level] = f"sandbox probe failed: {exc}"
+            finally:
+                box._cleanup(work)
+        return _health[level]
+
+
 class Sandbox:
     """One sandbox slot. Slots run concurrently; each has its own uid (as root) so process
     limits of one slot never starve another."""
@@ -105,6 +133,9 @@ class Sandbox:
         self.extra_ro = extra_ro or {}
         self.level = isolation.isolation_level()
         _become_subreaper()
+        problem = sandbox_health(self.level)
+        if problem:
+            raise SandboxUnavailable(problem)
 
     # -- set-up -------------------------------------------------------------------------------
     def _make_workdir(self, files: dict[str, bytes | str], executables: tuple[str, ...] = ()) -> Path:
