@@ -21,16 +21,16 @@ def test_mbpp_entry_point_from_tests():
 
 @pytest.mark.parametrize("name,split,n", [("gsm8k", "train", 7473), ("gsm8k", "test", 1319), ("math500", "test", 500),
                                            ("humaneval", "test", 164), ("codeforces_cpp", "train", 84),
-                                           ("codeforces_cpp", "test", 20), ("bfcl", "test", 1240),
+                                           ("codeforces_cpp", "test", 20), ("bfcl", "test", 1240), ("bfcl", "train", 992), ("bfcl", "heldout", 248),
                                            ("cpp_basics", "train", 20), ("cpp_basics", "test", 10)])
 def test_dataset_sizes(name, split, n):
     assert len(load_tasks(name, split)) == n
 
 
 def test_no_split_overlap():
-    for name in ("gsm8k", "codeforces_cpp", "cpp_basics"):
-        train = {t.prompt for t in load_tasks(name, "train")}
-        test = {t.prompt for t in load_tasks(name, "test")}
+    for name, held in (("gsm8k", "test"), ("codeforces_cpp", "test"), ("cpp_basics", "test"), ("bfcl", "heldout")):
+        train = {t.id for t in load_tasks(name, "train")}
+        test = {t.id for t in load_tasks(name, held)}
         assert not train & test, name
 
 

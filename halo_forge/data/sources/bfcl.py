@@ -1,7 +1,9 @@
 """Berkeley Function Calling Leaderboard v4 categories with their ground truths.
 
 Each category is also a split (`simple`, `multiple`, `parallel`, `parallel_multiple`,
-`irrelevance`); `test` is all of them. The tools travel in the task's verifier spec.
+`irrelevance`); `test` is all of them (the benchmark suite). For training, `train` and
+`heldout` split every category by position (every fifth item held out), so an agentic RAFT run
+can be scored on items it never trained on. The tools travel in the task's verifier spec.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ def load_category(category: str) -> list[Task]:
 
 
 def load(split: str) -> list[Task]:
+    if split in ("train", "heldout"):
+        return [t for c in FILES for i, t in enumerate(load_category(c)) if (i % 5 == 4) == (split == "heldout")]
     cats = list(FILES) if split == "test" else [split]
     return [t for c in cats for t in load_category(c)]
 
@@ -55,7 +59,7 @@ register_dataset(
         name="bfcl",
         description="BFCL v4 function calling: simple/multiple/parallel/parallel_multiple/irrelevance (Apache-2.0)",
         kind="agentic",
-        splits=("test", *FILES),
+        splits=("test", "train", "heldout", *FILES),
         loader=load,
         source="bundled: bfcl-eval 2026.3.23",
     )

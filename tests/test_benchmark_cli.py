@@ -1,0 +1,57 @@
+"""`benchmark run`, `verify`, `benchmark compare` and `data generate` end to end on the tiny model."""
+
+import json
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def bench_result(tiny_model_dir, tmp_path_factory):
+    from halo_forge.cli.main import main
+
+    out = tmp_path_factory.mktemp("bench") / "r.json"
+    code = main(["-q", "benchmark", "run", "--model", str(tiny_model_dir), "--dataset", "cpp_basics", "--split", "test",
+                 "--limit", "3", "--samples", "2", "--k", "1,2,5", "--max-new-tokens", "16", "--output", str(out),
+                 "--hardware-metrics"])
+    assert code == 0
+    return out
+
+
+def test_result_format(bench_result):
+    r = json.loads(bench_result.read_text())
+    for key in ("total", "passed", "pass_rate", "compile_rate", "pass_at_k", "by_category", "timing", "errors",
+                "config", "hardware"):
+        assert key in r
+    assert r["total"] == 6 and r["problems"] == 3
+    assert set(r["pass_at_k"]) == {"1", "2"}  # k=5 > N=2 is not reported
+    assert set(r["timing"]) >= {"generation_time", "verification_time"}
+    assert r["hardware"]["gpu_util_avg"] is None  # no GPU here: null, never 0
+    rows = [json.loads(l) for l in open(r["samples_file"])]
+    assert len(rows) == 6 and all("reward" in x and "task" in x and "sampling" in x for x in rows)
+
+
+def test_verify_rescoring(bench_result, run_cli, tmp_path):
+    r = json.loads(bench_result.read_text())
+    out = tmp_path / "rescored.jsonl"
+    code, text, _ = run_cli("verify", r["samples_file"], "--verifier", "execution", "--output", str(out))
+    assert code == 0
+    summary = json.loads(text)
+    assert summary["samples"] == 6 and summary["changed_verdicts"] == 0 and "reward_histogram" in summary
+    assert len(out.read_text().splitlines()) == 6
+
+
+def test_verify_rejects_bad_rows(run_cli, tmp_path):
+    f = tmp_path / "s.jsonl"
+    f.write_text('{"completion": "x"}\n')
+    code, _, err = run_cli("verify", str(f))
+    assert code == 2 and f"{f}:1" in err
+
+
+def test_compare_and_plot(bench_result, run_cli, tmp_path):
+    png = tmp_path / "plot.png"
+    code, out, _ = run_cli("benchmark", "compare", str(bench_result), str(bench_result), "--plot", str(png))
+    assert code == 0 and "pass@1" in out and png.stat().st_size > 1000
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    code, _, err = run_cli("benchmark", "compare", str(bad))
+    assert code == 2 and "not a halo-forge benchmark result" in err
