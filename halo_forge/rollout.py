@@ -61,6 +61,23 @@ def sample_record(task: Task, comp: Completion | dict, verdict: VerifyResult, me
     }
 
 
+class _progress_bars:
+    """One bar per phase (generate, verify), counting samples; callable as progress(phase, n)."""
+
+    def __init__(self, total: int, already: int = 0):
+        from tqdm.auto import tqdm
+
+        self.bars = {phase: tqdm(total=total, initial=already if phase == "generate" else 0, desc=phase,
+                                 unit="sample", leave=False, position=i) for i, phase in enumerate(("generate", "verify"))}
+
+    def __call__(self, phase: str, n: int) -> None:
+        self.bars[phase].update(n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
 def _load_generated(path: Path, batch_sizes: dict[int, int]) -> dict[int, list[dict]]:
     """Complete batches from a previous run; incomplete ones are dropped from the file."""
     if not path.exists():
@@ -77,7 +94,8 @@ def _load_generated(path: Path, batch_sizes: dict[int, int]) -> dict[int, list[d
 
 def rollout(tasks: list[Task], prompts: dict[str, str], engine: Any, params: SamplingParams, batch_size: int,
             verifier: Verifier, out_dir: Path, meta: dict[str, Any], stop_event: threading.Event | None = None,
-            workers: int | None = None, progress: Any = None) -> tuple[list[dict[str, Any]], RolloutStats]:
+            workers: int | None = None, progress: Any = None,
+            show_progress: bool = False) -> tuple[list[dict[str, Any]], RolloutStats]:
     out_dir.mkdir(parents=True, exist_ok=True)
     gen_path, samples_path = out_dir / "generations.jsonl", out_dir / "samples.jsonl"
     by_id = {t.id: t for t in tasks}
@@ -91,6 +109,8 @@ def rollout(tasks: list[Task], prompts: dict[str, str], engine: Any, params: Sam
         for r in read_jsonl(samples_path, tolerate_torn_tail=True):
             verified[(r["task_id"], r["sample_index"])] = r
 
+    if progress is None and show_progress:
+        progress = _progress_bars(len(tasks) * params.n, already=sum(len(v) for v in previous.values()))
     work: queue.Queue = queue.Queue()
     records: list[dict[str, Any]] = list(verified.values())
     sample_log = JsonlAppender(samples_path)
@@ -137,6 +157,8 @@ def rollout(tasks: list[Task], prompts: dict[str, str], engine: Any, params: Sam
     work.put(None)
     thread.join()
     sample_log.close()
+    if hasattr(progress, "close"):
+        progress.close()
     stats.interrupted = bool(stop_event is not None and stop_event.is_set())
     expected = {(t.id, i) for t in tasks for i in range(params.n)}
     records = [r for r in records if (r["task_id"], r["sample_index"]) in expected]

@@ -16,7 +16,7 @@ CODEFORCES_BROKEN_REFERENCES = {"codeforces_cpp/304", "codeforces_cpp/412"}
 
 
 def test_registry_has_the_verifiers():
-    for name in ("gcc", "clang", "mingw", "msvc", "execution", "pytest", "unittest", "humaneval", "mbpp", "custom",
+    for name in ("gcc", "clang", "mingw", "msvc", "rust", "go", "execution", "pytest", "unittest", "humaneval", "mbpp", "custom",
                  "math", "toolcall", "asr", "auto"):
         assert name in verifier_names()
 
@@ -157,3 +157,21 @@ def test_auto_dispatches_by_row_type():
     res = v.verify_batch([(mb, f"```python\n{mb.reference}\n```"), (cpp, f"```cpp\n{cpp.reference}```")])
     assert all(r.passed for r in res)
     assert get_verifier("auto").verify({"id": "x", "prompt": "p", "verifier": {"type": "nope"}}, "").error
+
+
+@pytest.mark.skipif(not shutil.which("rustc"), reason="no Rust toolchain on this machine")
+def test_rust_verifier():
+    v = get_verifier("rust")
+    t = execution_task("r", [("3 4\n", "7\n")])
+    good = ("```rust\nuse std::io::Read;\nfn main(){ let mut s = String::new(); "
+            "std::io::stdin().read_to_string(&mut s).unwrap(); let v: Vec<i64> = s.split_whitespace()"
+            ".map(|x| x.parse().unwrap()).collect(); println!(\"{}\", v[0] + v[1]); }\n```")
+    assert v.verify(t, good).reward == 1.0
+    assert v.verify(t, "```rust\nfn main( {\n```").reward == 0.0
+    assert v.verify(execution_task("w", []), "```rust\nfn main(){ let x = 5; }\n```").reward == 0.3
+
+
+@pytest.mark.skipif(shutil.which("go") is not None, reason="Go is installed: the missing-toolchain path is not testable")
+def test_go_without_toolchain_is_an_error():
+    r = get_verifier("go").verify(execution_task("g", []), "package main\nfunc main(){}")
+    assert r.error and "not installed" in r.error and r.reward is None

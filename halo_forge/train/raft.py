@@ -109,6 +109,12 @@ class _TensorBoard:
         self.w.flush()
 
 
+def _show_progress() -> bool:
+    import sys
+
+    return log.isEnabledFor(logging.INFO) and sys.stderr.isatty()
+
+
 def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
              report: Callable[[dict[str, Any]], None] | None = None,
              after_cycle: Callable[[int, Any, Any], dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -160,7 +166,7 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
                 "sampling": params.to_dict(), "verifier": vname}
         run.write_state(cycle, {"cycle": cycle, "phase": "generate"})
         records, rstats = rollout(tasks, prompts, engine, params, cfg.generation.batch_size, verifier, cdir, meta,
-                                  stop_event, cfg.verifier.workers)
+                                  stop_event, cfg.verifier.workers, show_progress=_show_progress())
         if rstats.interrupted:
             status = "interrupted"
             break

@@ -56,6 +56,8 @@ _CODE_START = {
     "python": re.compile(r"^(def |class |import |from |@|async def )", re.M),
     "cpp": re.compile(r"^(#include|using |int main|template|struct |class )", re.M),
     "c": re.compile(r"^(#include|int main|struct )", re.M),
+    "rust": re.compile(r"^(use |fn |struct |impl |mod |pub )", re.M),
+    "go": re.compile(r"^(package |import |func )", re.M),
 }
 
 

@@ -59,7 +59,8 @@ class CompiledVerifier(Verifier):
             return self._check_python(task, code, slot, details)
         compiler = find_compiler(self._toolchain(task), language)
         if compiler is None:
-            return VerifyResult.failure(f"compiler for {self._toolchain(task)}/{language} is not installed")
+            return VerifyResult.failure(f"toolchain '{self._toolchain(task)}' for {language} is not installed here "
+                                        f"(see `halo-forge info`)")
         flags = list(self.options.get("flags") or DEFAULT_FLAGS[language]) + self._extra_flags()
         comp = compile_in_sandbox(compiler, flags, code, language, self._limits("compile"), slot, self.cache,
                                   use_pch=self.options.get("pch", True), output_name=self.output_name)
@@ -140,6 +141,34 @@ class ExecutionVerifier(CompiledVerifier):
 
     name = "execution"
     toolchain = "gcc"
+
+
+@register_verifier
+class RustVerifier(CompiledVerifier):
+    """rustc (a rustup toolchain is bound read-only into the sandbox); tests as for `execution`."""
+
+    name = "rust"
+    toolchain = "rust"
+
+    def _language(self, task: Task) -> str:
+        return "rust"
+
+
+@register_verifier
+class GoVerifier(CompiledVerifier):
+    """`go build` in the sandbox (GOCACHE in its scratch dir); tests as for `execution`."""
+
+    name = "go"
+    toolchain = "go"
+
+    def _language(self, task: Task) -> str:
+        return "go"
+
+    def _limits(self, kind: str) -> SandboxLimits:
+        limits = super()._limits(kind)
+        limits.max_processes = max(limits.max_processes, 512)  # the Go runtime's threads count here
+        limits.memory_mb = max(limits.memory_mb, 16384)  # it reserves large virtual arenas
+        return limits
 
 
 @register_verifier

@@ -25,9 +25,12 @@ COMPILERS = {
     ("clang", "c"): "clang",
     ("mingw", "cpp"): "x86_64-w64-mingw32-g++",
     ("mingw", "c"): "x86_64-w64-mingw32-gcc",
+    ("rust", "rust"): "rustc",
+    ("go", "go"): "go",
 }
-DEFAULT_FLAGS = {"cpp": ["-std=c++17", "-O1", "-Wall", "-Wextra"], "c": ["-std=c11", "-O1", "-Wall", "-Wextra"]}
-SOURCE_NAME = {"cpp": "main.cpp", "c": "main.c"}
+DEFAULT_FLAGS = {"cpp": ["-std=c++17", "-O1", "-Wall", "-Wextra"], "c": ["-std=c11", "-O1", "-Wall", "-Wextra"],
+                 "rust": ["--edition", "2021", "-O"], "go": []}
+SOURCE_NAME = {"cpp": "main.cpp", "c": "main.c", "rust": "main.rs", "go": "main.go"}
 
 
 @dataclass
@@ -42,7 +45,34 @@ class CompileOutcome:
 
 def find_compiler(toolchain: str, language: str) -> str | None:
     exe = COMPILERS.get((toolchain, language))
-    return shutil.which(exe) if exe else None
+    path = shutil.which(exe) if exe else None
+    if path and exe == "rustc":
+        root = rust_sysroot(path)
+        return str(Path(root) / "bin" / "rustc") if root else None
+    return path
+
+
+def rust_sysroot(rustc: str) -> str | None:
+    """The real toolchain behind a rustup proxy; it is bound read-only into the sandbox."""
+    try:
+        r = subprocess.run([rustc, "--print", "sysroot"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else None
+
+
+TOOLCHAIN_MOUNT = "/opt/toolchain"
+
+
+def sandboxed_compiler(compiler: str) -> tuple[str, dict[str, str]]:
+    """(path inside the sandbox, read-only binds). Toolchains outside /usr (rustup keeps one under
+    a home dir the sandbox user may not traverse) are bound at a neutral path; rustc finds its
+    sysroot relative to its own binary, so it works from there."""
+    real = Path(compiler).resolve()
+    if str(real).startswith("/usr/"):
+        return compiler, {}
+    root = real.parent.parent  # <sysroot>/bin/rustc -> <sysroot>
+    return f"{TOOLCHAIN_MOUNT}/{real.relative_to(root)}", {str(root): TOOLCHAIN_MOUNT}
 
 
 class CompileCache:
@@ -132,14 +162,18 @@ def compile_in_sandbox(compiler: str, flags: list[str], source: str, language: s
         hit = cache.get(key)
         if hit is not None:
             return CompileOutcome(hit.ok, hit.warnings, hit.stderr, hit.binary, hit.timed_out, cached=True)
-    extra_ro, inc = {}, []
+    inside, extra_ro = sandboxed_compiler(compiler)
+    inc: list[str] = []
     if use_pch and language == "cpp" and "bits/stdc++.h" in source:
         pdir = pch_dir(compiler, flags)
         if pdir:
             extra_ro[pdir] = "/pch"
             inc = ["-I/pch"]
     src = SOURCE_NAME[language]
-    argv = [compiler, *inc, *flags, src, "-o", output_name]
+    if language == "go":
+        argv = [inside, "build", *flags, "-o", output_name, src]
+    else:
+        argv = [inside, *inc, *flags, src, "-o", output_name]
     res = Sandbox(limits, slot, extra_ro=extra_ro).run(argv, files={src: source}, collect=(output_name,))
     err = res.stderr.decode("utf-8", "replace")
     binary = res.files.get(output_name)

@@ -59,6 +59,7 @@ def _system_binds() -> list[str]:
             args += ["--symlink", os.readlink(p), str(p)]
         elif p.is_dir():
             args += ["--ro-bind", str(p), str(p)]
+    args += ["--perms", "0755", "--dir", "/etc"]  # bwrap would create it 0700: unreadable to the sandbox uid
     for etc in ("/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
                 "/etc/wine"):
         if os.path.exists(etc):
@@ -72,7 +73,13 @@ def bwrap_prefix(workdir: str, extra_ro: dict[str, str] | None = None) -> list[s
     if not is_root():
         args += ["--unshare-user", "--cap-drop", "ALL"]
     args += _system_binds()
+    made: set[str] = set()
     for src, dst in (extra_ro or {}).items():
+        # bwrap creates missing parents with mode 0700: make them traversable for the sandbox uid.
+        for parent in reversed(Path(dst).parents[:-1]):
+            if str(parent) not in made and not str(parent).startswith("/usr"):
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(str(parent))
         args += ["--ro-bind", src, dst]
     args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--bind", workdir, SANDBOX_DIR,
              "--chdir", SANDBOX_DIR]
