@@ -73,3 +73,21 @@ def test_humaneval_modes():
     full = humaneval_program(prompt, "```python\ndef add(a, b):\n    return a + b\n```", "add")
     assert full.strip().endswith("return a + b") and "def add" in full
     assert humaneval_program(prompt, "return a + b", "add").endswith("    return a + b\n")
+
+
+def test_hub_row_mappers():
+    """The hub datasets' rows, in their documented shapes, become valid task rows (offline check)."""
+    from halo_forge.data.sources import hub
+    from halo_forge.verify.registry import get_verifier
+
+    x = hub.xlam_row(0, {"query": "Weather in Paris?", "tools": '[{"name": "get_weather", "parameters": {"city": {"type": "str"}}}]',
+                         "answers": '[{"name": "get_weather", "arguments": {"city": "Paris"}}]'})
+    assert get_verifier("toolcall").verify(x, x.reference).reward == 1.0
+    m = hub.math_row(0, {"problem": "1+1?", "solution": "So it is $\\boxed{2}$.", "level": "Level 1", "type": "Algebra"})
+    assert m.verifier["answer"] == "2" and get_verifier("math").verify(m, m.reference).passed
+    mm = hub.metamath_row(0, {"query": "2*3?", "response": "2*3=6\nThe answer is: 6", "type": "GSM_Rephrased"})
+    assert get_verifier("math").verify(mm, mm.reference).passed
+    g = hub.glaive_row(0, {"system": "SYSTEM: You have functions.", "chat": "USER: Hi ASSISTANT: Hello! <|endoftext|> USER: x"})
+    assert g.reference == "Hello!" and g.messages[0]["role"] == "system"
+    c = hub.codealpaca_row(0, {"instruction": "Add", "input": "1 2", "output": "3"})
+    assert "1 2" in c.prompt and c.reference == "3"

@@ -116,3 +116,14 @@ def test_toolcall_reward_table():
     assert v.verify(t, _hermes([{"name": "other_fn", "arguments": {}}])).reward == 0.25
     assert v.verify(t, "The area is 25.").reward == 0.0
     assert v.verify(t, "<tool_call>{not json</tool_call>").reward == 0.0
+
+
+def test_symbolic_checks_off_the_main_thread_are_time_limited():
+    import threading
+
+    out = {}
+    t = threading.Thread(target=lambda: out.update(eq=answers_equal(r"\frac{\sqrt{2}}{2}", r"\frac{1}{\sqrt{2}}"),
+                                                    ne=answers_equal(r"\sqrt{3}", r"\frac{1}{\sqrt{2}}")))
+    t.start()
+    t.join(120)
+    assert out == {"eq": True, "ne": False}

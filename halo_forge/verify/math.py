@@ -3,8 +3,10 @@
 Extraction order: the last `\\boxed{...}` (nested braces), `#### x`, "the answer is x",
 then the last number. Equivalence: exact numbers first (commas, percentages, fractions,
 decimals), then the `math-verify` library for LaTeX expressions. Model text is never
-`eval`ed: math-verify parses to SymPy, with its own time limit per check (SIGALRM, so the
-time limit applies on the main thread; the batch API therefore verifies on one thread).
+`eval`ed: math-verify parses to SymPy. Every symbolic check has a time limit: on the main
+thread math-verify's own (SIGALRM); elsewhere (e.g. the rollout's verification thread, where
+SIGALRM cannot fire) the check runs in a helper process that is killed and replaced when it
+overruns, and the answer counts as not equal.
 
 Reward table (option `rewards`): correct 1.0, wrong but showed work 0.2, no answer but
 work 0.2, no answer and no work 0.1, wrong without work 0.0.
@@ -79,22 +81,57 @@ def to_number(s: str) -> Fraction | None:
     return val / 100 if pct else val
 
 
+CHECK_SECONDS = 5
+
+
+def symbolic_equal(pred: str, gold: str, timeout: int | None = CHECK_SECONDS) -> bool:
+    try:
+        from math_verify import parse, verify
+
+        g = parse(f"${gold}$", parsing_timeout=timeout)
+        p = parse(f"${pred}$", parsing_timeout=timeout)
+        return bool(g and p and verify(g, p, timeout_seconds=timeout))
+    except Exception:
+        return False
+
+
+class _CheckProcess:
+    """One helper process for symbolic checks off the main thread; replaced after a timeout."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pool = None
+
+    def equal(self, pred: str, gold: str) -> bool:
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        with self._lock:
+            if self._pool is None:
+                self._pool = cf.ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"))
+            fut = self._pool.submit(symbolic_equal, pred, gold, CHECK_SECONDS)
+            try:
+                return bool(fut.result(timeout=CHECK_SECONDS * 3 + 30))  # the first call pays the spawn
+            except cf.TimeoutError:
+                for proc in list(getattr(self._pool, "_processes", {}).values()):
+                    proc.kill()
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+                return False
+
+
+_checker = _CheckProcess()
+
+
 def answers_equal(pred: str, gold: str) -> bool:
     a, b = to_number(pred), to_number(gold)
     if a is not None and b is not None:
         return a == b
     if pred.strip() == gold.strip():
         return True
-    try:
-        from math_verify import parse, verify
-
-        on_main = threading.current_thread() is threading.main_thread()
-        t = 5 if on_main else None  # SIGALRM only works on the main thread
-        g = parse(f"${gold}$", parsing_timeout=t)
-        p = parse(f"${pred}$", parsing_timeout=t)
-        return bool(g and p and verify(g, p, timeout_seconds=t))
-    except Exception:
-        return False
+    if threading.current_thread() is threading.main_thread():
+        return symbolic_equal(pred, gold)
+    return _checker.equal(pred, gold)
 
 
 def shows_work(text: str, answer: str | None) -> bool:
