@@ -77,3 +77,23 @@ def test_tiny_model_greedy_generation_is_deterministic(tiny_model_dir):
     assert [c.text for c in a] == [c.text for c in b] and len(a) == 6
     stop = eng.generate(reqs[:1], SamplingParams(n=1, temperature=0, max_new_tokens=8, stop=(a[0].text[:1] or "x",)))
     assert a[0].text[:1] not in stop[0].text or not a[0].text
+
+
+def test_logprobs_and_temperature(tiny_model_dir):
+    import math
+
+    from halo_forge.generation import GenerationRequest, SamplingParams, make_engine
+
+    model, tok = load_model(str(tiny_model_dir), device="cpu")
+    eng = make_engine("hf", model, tok)
+    req = [GenerationRequest("r", "hello there")]
+    [c] = eng.generate(req, SamplingParams(n=1, temperature=0, max_new_tokens=6, logprobs=True))
+    assert c.logprobs is not None and len(c.logprobs) == len(c.token_ids)
+    assert all(lp <= 1e-6 for lp in c.logprobs)
+    # Sampling statistics: near-zero temperature collapses to greedy; a hot one spreads out.
+    cold = eng.generate(req, SamplingParams(n=12, temperature=0.01, max_new_tokens=4, seed=1), batch_size=12)
+    hot = eng.generate(req, SamplingParams(n=12, temperature=5.0, max_new_tokens=4, seed=1), batch_size=12)
+    greedy = eng.generate(req, SamplingParams(n=1, temperature=0, max_new_tokens=4))[0].token_ids
+    assert all(x.token_ids == greedy for x in cold)
+    assert len({tuple(x.token_ids) for x in hot}) > 6
+    assert not math.isnan(sum(c.logprobs))

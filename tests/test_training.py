@@ -66,3 +66,22 @@ def test_one_step_lora_sft_trains_the_adapter(tiny_model_dir, tmp_path):
     assert lora_b and any(v.abs().sum() > 0 for v in lora_b)  # B starts at zero; one step moves it
     assert (tmp_path / "lora" / "merged_model" / "config.json").exists()
     assert (tmp_path / "lora" / "sft_summary.json").exists()
+
+
+def test_eval_split_early_stopping_and_resume(tiny_model_dir, tmp_path):
+    f = tmp_path / "chat.jsonl"
+    rows = [{"messages": [{"role": "user", "content": f"Count to {i}"},
+                          {"role": "assistant", "content": " ".join(str(k) for k in range(i))}]} for i in range(2, 22)]
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "es"
+    cfg = SFTConfig(model=str(tiny_model_dir), data_file=str(f), output_dir=str(out), lora={"enabled": False},
+                    eval_fraction=0.2, early_stopping_patience=1,
+                    training={"max_steps": 8, "batch_size": 4, "learning_rate": 1e-3})
+    summary = run_sft(cfg)
+    assert summary["eval_examples"] == 4 and summary["examples"] == 16
+    ckpts = sorted((out / "checkpoints").glob("checkpoint-*"))
+    assert ckpts, "checkpoints are written so a killed run can resume"
+    # --resume continues from the last checkpoint instead of starting over.
+    resumed = run_sft(cfg.model_copy(update={"resume": True}))
+    assert resumed["steps"] == summary["steps"]
+    assert (out / "final_model" / "config.json").exists()

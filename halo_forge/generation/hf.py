@@ -31,7 +31,7 @@ class HFEngine:
 
     @torch.no_grad()
     def _run_batch(self, prompts: list[str], params: SamplingParams, seed: int,
-                   stop_event: threading.Event | None) -> list[tuple[list[int], int, str]]:
+                   stop_event: threading.Event | None) -> list[tuple[list[int], int, str, list[float] | None]]:
         self.tok.padding_side = "left"
         enc = self.tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
         do_sample = params.temperature > 0
@@ -45,14 +45,20 @@ class HFEngine:
             kwargs.update(stop_strings=list(params.stop), tokenizer=self.tok)
         if stop_event is not None:
             kwargs["stopping_criteria"] = StoppingCriteriaList([_StopOnEvent(stop_event)])
+        if params.logprobs:
+            kwargs.update(output_scores=True, return_dict_in_generate=True)
         torch.manual_seed(seed)
         was_training = self.model.training
         self.model.eval()
         try:
-            out = self.model.generate(**enc, **kwargs)
+            gen = self.model.generate(**enc, **kwargs)
         finally:
             if was_training:
                 self.model.train()
+        out = gen.sequences if params.logprobs else gen
+        # Log-probabilities of the sampled tokens under the processed (temperature/top-p) distribution.
+        logprobs = (self.model.compute_transition_scores(gen.sequences, gen.scores, normalize_logits=True).tolist()
+                    if params.logprobs else None)
         plen = enc["input_ids"].shape[1]
         results = []
         for row in range(out.shape[0]):
@@ -63,7 +69,8 @@ class HFEngine:
                 finish = "stop"
             while ids and ids[-1] == self.tok.pad_token_id:
                 ids.pop()
-            results.append((ids, int(enc["attention_mask"][row].sum()), finish))
+            lp = [float(x) for x in logprobs[row][: len(ids)]] if logprobs is not None else None
+            results.append((ids, int(enc["attention_mask"][row].sum()), finish, lp))
         return results
 
     def generate(self, requests: list[GenerationRequest], params: SamplingParams, batch_size: int = 32,
@@ -80,10 +87,10 @@ class HFEngine:
             if stop_event is not None and stop_event.is_set():
                 break  # a batch cut short by Ctrl-C is not kept; it is regenerated on resume
             comps = []
-            for it, (ids, plen, finish) in zip(batch.items, outs):
+            for it, (ids, plen, finish, lp) in zip(batch.items, outs):
                 text = self.tok.decode(ids, skip_special_tokens=True)
                 text, hit = truncate_at_stop(text, params.stop)
-                comps.append(Completion(it.request.id, it.index, text, ids, "stop" if hit else finish, plen))
+                comps.append(Completion(it.request.id, it.index, text, ids, "stop" if hit else finish, plen, lp))
             if on_batch:
                 on_batch(batch.number, comps)
             done.extend(comps)
