@@ -86,5 +86,10 @@ def make_engine(name: str, model: Any, tokenizer: Any) -> Engine:
     if name == "vllm":
         raise HaloForgeError("not implemented yet: generation engine 'vllm' (issue: generation engine)")
     if name == "native":
-        raise HaloForgeError("not implemented yet: generation engine 'native' (issue: generation engine)")
+        from halo_forge.generation.native import NativeEngine
+
+        try:
+            return NativeEngine(model, tokenizer)
+        except TypeError as exc:
+            raise HaloForgeError(str(exc)) from None
     raise HaloForgeError(f"unknown generation engine '{name}' (auto, hf, native, vllm)")
