@@ -20,6 +20,7 @@ class SamplingParams:
     top_p: float = 1.0
     top_k: int = 0
     max_new_tokens: int = 512
+    min_new_tokens: int = 0  # EOS is suppressed before this many tokens (benchmarks use it)
     stop: tuple[str, ...] = ()
     seed: int = 0
     logprobs: bool = False

@@ -36,6 +36,7 @@ class HFEngine:
         enc = self.tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
         do_sample = params.temperature > 0
         kwargs: dict[str, Any] = dict(max_new_tokens=params.max_new_tokens, do_sample=do_sample,
+                                      min_new_tokens=params.min_new_tokens or None,
                                       pad_token_id=self.tok.pad_token_id, eos_token_id=self.tok.eos_token_id)
         if do_sample:
             kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=params.top_k or None)

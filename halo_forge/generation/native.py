@@ -236,6 +236,10 @@ class NativeEngine:
         return ended
 
     def _pick(self, logits: torch.Tensor, rows: list[_Row], params: SamplingParams) -> list[int]:
+        if params.min_new_tokens:
+            young = torch.tensor([len(r.tokens) < params.min_new_tokens for r in rows], device=logits.device)
+            logits = logits.clone()
+            logits[young, self.tok.eos_token_id] = float("-inf")
         keys = torch.tensor([(r.key * 4099 + len(r.tokens)) & _MASK for r in rows], device=logits.device)
         toks = sample_rows(logits, params, keys)
         if params.logprobs:
