@@ -58,14 +58,20 @@ class RemoteFunction:
 class CandidateProcess:
     """One sandboxed candidate program, loaded once, called many times."""
 
-    def __init__(self, program: str, limits: SandboxLimits, slot: int = 0):
+    def __init__(self, program: str, limits: SandboxLimits, slot: int = 0, pooled: bool = True):
+        from halo_forge.verify.sandbox.pool import PooledSession, pool_available
+
         self.python = sandbox_python()
         if not self.python:
             raise RuntimeError("no python3 under /usr for the sandbox")
-        self.session: SandboxSession = Sandbox(limits, slot).session(
-            [self.python, "-I", "-S", "-B", "harness.py"],
-            files={"harness.py": HARNESS_SOURCE, "candidate.py": program},
-        )
+        self.session: SandboxSession | PooledSession
+        if pooled and pool_available():
+            self.session = PooledSession(slot, limits, self.python, HARNESS_SOURCE, program, limits.wall_seconds)
+        else:
+            self.session = Sandbox(limits, slot).session(
+                [self.python, "-I", "-S", "-B", "harness.py"],
+                files={"harness.py": HARNESS_SOURCE, "candidate.py": program},
+            )
         self.load_error: str | None = None
         self.calls = 0
         first = self._read()

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import functools
+
 from halo_forge.data.task import Task
 from halo_forge.verify.base import RewardLadder, Verifier, VerifyResult
 from halo_forge.verify.code.python_judge import CandidateDied, CandidateProcess, RemoteFunction, sandbox_python
 from halo_forge.verify.extract import extract_code, humaneval_program
 from halo_forge.verify.registry import register_verifier
 from halo_forge.verify.sandbox import SandboxLimits, isolation_level
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(source: str, name: str):
+    """Trusted test code is compiled once per distinct text (RAFT verifies many samples per task)."""
+    return compile(source, name, "exec")
 
 
 class _PythonTestVerifier(Verifier):
@@ -40,19 +48,19 @@ class _PythonTestVerifier(Verifier):
             return VerifyResult(ladder.compile_error, False, "compile", {**base, "message": syntax})
         if not sandbox_python():
             return VerifyResult.failure("no python3 under /usr for the sandbox")
-        with CandidateProcess(program, self.limits(), slot) as cand:
+        with CandidateProcess(program, self.limits(), slot, pooled=self.options.get("pool", True)) as cand:
             if cand.load_error:
                 stage = "timeout" if cand.timed_out else "run"
                 return VerifyResult(0.0, False, stage, {**base, "message": cand.load_error,
                                                         "stderr": cand.session.stderr_tail(500)})
             ns: dict[str, Any] = {"__name__": "__judge__"}
-            exec(compile(prelude, "<prelude>", "exec"), ns)
+            exec(_compiled(prelude, "<prelude>"), ns)
             for name in names:
                 ns[name] = RemoteFunction(cand, name)
             passed, failures = 0, []
             for i, test in enumerate(tests):
                 try:
-                    exec(compile(test, f"<test {i}>", "exec"), ns)
+                    exec(_compiled(test, f"<test {i}>"), ns)
                     passed += 1
                 except CandidateDied as exc:
                     failures.append(f"test {i}: candidate died: {exc}")

@@ -26,6 +26,12 @@ Defences, in layers:
 6. Orphans are reaped: the verifying process becomes a child subreaper, because PID 1 on
    some hosts does not reap and killed sandbox inits would pile up as zombies.
 
+Python candidates use a warm variant of the same isolation (pool.py, zygote_py.py): one bwrap per
+worker slot holds a small root zygote with only the capabilities it needs; every sample is a
+fork into its own pid namespace and its own uid (no capabilities, no_new_privs, rlimits, private
+scratch dir) that dies with its namespace. Messages are framed so a candidate can never speak for
+the zygote. The attack battery runs against this mode.
+
 Where bubblewrap cannot run, we fall back loudly (one warning; `isolation` in every
 result's details says which level was used) to rlimits + privilege drop + scrubbed env.
 """

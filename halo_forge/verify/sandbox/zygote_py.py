@@ -1,0 +1,183 @@
+"""Warm sandbox worker ("zygote") for Python candidates: one bwrap per slot, one fork per sample.
+
+Copied into the slot's bwrap sandbox and started there as root with only the capabilities it
+needs (CAP_SYS_ADMIN for a new pid namespace, CAP_SETUID/CAP_SETGID to drop to the sample uid,
+CAP_CHOWN/CAP_DAC_OVERRIDE/CAP_FOWNER/CAP_KILL for the scratch dirs and clean-up). For every sample it forks a
+child that enters a fresh pid namespace, becomes its pid 1, drops to a per-sample uid with no
+capabilities and no_new_privs, applies the rlimits and serves the candidate through the same
+harness as the one-shot sandbox. The candidate cannot see or signal the zygote (other pid
+namespace, other uid) and everything it starts dies with its namespace.
+
+Framing: every line the zygote writes starts with "z " (its own) or "c " (relayed from the
+candidate), so a candidate can never forge a zygote message. stdlib only; no halo_forge imports.
+"""
+
+import ctypes
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import sys
+
+CLONE_NEWPID = 0x20000000
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+MAX_LINE = 16 << 20
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _child(workdir, uid, limits, to_r, from_w):
+    """Runs in the fork: new pid namespace, then its pid 1 becomes the candidate process."""
+    if libc.unshare(CLONE_NEWPID) != 0:
+        os._exit(97)
+    life_r, life_w = os.pipe()  # EOF on life_r = this process (the sample's parent) is gone
+    pid = os.fork()
+    if pid:
+        os.close(to_r)
+        os.close(from_w)
+        os.close(life_r)
+        try:
+            os.waitpid(pid, 0)
+        finally:
+            os._exit(0)
+    os.close(life_w)
+    os.dup2(to_r, 0)
+    os.dup2(from_w, 1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)  # candidate output is not kept in pooled mode
+    os.dup2(life_r, 3)
+    os.closerange(4, 65536)
+    for name, value in limits.items():
+        res = getattr(resource, name)
+        resource.setrlimit(res, (value, value))
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setresuid, which clears it
+    if select.select([3], [], [], 0)[0]:  # the parent died before the death signal was armed
+        os._exit(98)
+    os.close(3)
+    os.chdir(workdir)
+    import harness_py  # noqa: E402  (the harness file sits next to this one)
+
+    harness_py._serve()
+    os._exit(0)
+
+
+class Lines:
+    """Unbuffered line reader over a raw fd (select() and buffered readers do not mix)."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.buf = b""
+
+    def pop(self):
+        if b"\n" in self.buf:
+            line, _, self.buf = self.buf.partition(b"\n")
+            return line
+        return None
+
+    def fill(self):
+        chunk = os.read(self.fd, 65536)
+        self.buf += chunk
+        return bool(chunk)
+
+    def readline(self):
+        while True:
+            line = self.pop()
+            if line is not None:
+                return line
+            if not self.fill():
+                return None
+
+
+def _relay(out, judge, child_r, to_child):
+    """Forward judge lines to the child and child lines to the judge until the judge says end."""
+    child = Lines(child_r)
+    open_child = True
+    while True:
+        line = judge.pop()
+        while line is not None:
+            if line == b"end":
+                return "end"
+            try:
+                os.write(to_child, line + b"\n")
+            except OSError:
+                pass
+            line = judge.pop()
+        fds = [judge.fd] + ([child_r] if open_child else [])
+        ready, _, _ = select.select(fds, [], [])
+        if open_child and child_r in ready:
+            if not child.fill():
+                open_child = False
+                out.write(b"z eof\n")
+            while True:
+                cl = child.pop()
+                if cl is None:
+                    break
+                out.write(b"c " + cl + b"\n")
+            out.flush()
+            if len(child.buf) > MAX_LINE:
+                return "overflow"
+        if judge.fd in ready and not judge.fill():
+            return "judge_gone"
+
+
+def main():
+    uid_base, uid_count = int(sys.argv[1]), int(sys.argv[2])
+    limits = json.loads(sys.argv[3])
+    judge = Lines(sys.stdin.fileno())
+    out = sys.stdout.buffer
+    out.write(b"z ready\n")
+    out.flush()
+    n = 0
+    while True:
+        line = judge.readline()
+        if line is None:
+            return
+        req = json.loads(line)
+        n += 1
+        uid = uid_base + n % uid_count
+        workdir = "/tmp/s%d" % n
+        os.mkdir(workdir, 0o700)
+        with open(os.path.join(workdir, "candidate.py"), "w", encoding="utf-8") as fh:
+            fh.write(req["code"])
+        os.chown(workdir, uid, uid)
+        os.chown(os.path.join(workdir, "candidate.py"), uid, uid)
+        to_r, to_w = os.pipe()
+        from_r, from_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(to_w)
+            os.close(from_r)
+            _child(workdir, uid, limits, to_r, from_w)
+        os.close(to_r)
+        os.close(from_w)
+        reason = _relay(out, judge, from_r, to_w)
+        os.kill(pid, signal.SIGKILL)  # its child, the sample's pid 1, gets the death signal: the namespace dies
+        os.waitpid(pid, 0)
+        os.close(to_w)
+        os.close(from_r)
+        _reap()
+        shutil.rmtree(workdir, ignore_errors=True)
+        out.write(("z done %s\n" % reason).encode())
+        out.flush()
+        if reason == "judge_gone":
+            return
+
+
+def _reap():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+if __name__ == "__main__":
+    main()
