@@ -216,3 +216,15 @@ def test_broken_sandbox_is_an_error_not_a_zero(monkeypatch):
     monkeypatch.setattr(runner, "_health", {runner.isolation.isolation_level(): "probe exited 126: no setpriv"})
     r = mbpp("def add(a, b):\n    return a + b")
     assert r.error and "sandbox unavailable" in r.error and r.reward is None
+
+
+@pytest.mark.parametrize("code", [
+    "import os\ndef add(a, b):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass",
+    "class E:\n    def __eq__(self, o): return True\ndef add(a, b):\n    return E()",
+    "import os\ndef add(a, b):\n    os._exit(0)",
+])
+def test_one_shot_sandbox_mode_too(code):
+    """The same attacks through the one-bwrap-per-sample path (used where the pool is unavailable)."""
+    v = get_verifier("mbpp", pool=False, limits={"wall_seconds": 4, "cpu_seconds": 4})
+    r = v.verify(mbpp_like("attack", "add", ADD_TESTS), f"```python\n{code}\n```")
+    assert not r.passed and r.reward == 0.0

@@ -13,14 +13,13 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import select
 import subprocess
 import threading
 import time
 from pathlib import Path
 
 from halo_forge.verify.sandbox import isolation
-from halo_forge.verify.sandbox.runner import Sandbox, SandboxLimits, SandboxUnavailable, sandbox_health
+from halo_forge.verify.sandbox.runner import LineReader, Sandbox, SandboxLimits, SandboxUnavailable, sandbox_health
 
 HERE = Path(__file__).resolve().parent
 ZYGOTE_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
@@ -51,7 +50,7 @@ class _Zygote:
             str(UID_BASE + 1000 * slot), "500", json.dumps(rl)]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      start_new_session=True, env={}, close_fds=True)
-        self.buf = b""
+        self.reader = LineReader(self.proc.stdout.fileno())
         self.pending_done = 0  # samples ended but whose "z done" has not been read yet
         first = self.readline(time.monotonic() + 30)
         if first != b"z ready":
@@ -70,20 +69,7 @@ class _Zygote:
         return self._readline(deadline)
 
     def _readline(self, deadline: float) -> bytes | None:
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return None
-            self.buf += chunk
-        line, _, self.buf = self.buf.partition(b"\n")
-        return line
+        return self.reader.readline(deadline)[0]
 
     def write(self, data: bytes) -> bool:
         try:

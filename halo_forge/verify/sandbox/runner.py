@@ -88,6 +88,33 @@ def reap_orphans() -> int:
             return reaped
 
 
+class LineReader:
+    """Newline-delimited reads from a pipe with a wall-clock deadline and a size cap."""
+
+    def __init__(self, fd: int, cap: int = 64 << 20):
+        self.fd = fd
+        self.cap = cap
+        self.buf = b""
+
+    def readline(self, deadline: float) -> tuple[bytes | None, str]:
+        """(line, "") or (None, why): "timeout", "eof" or "overflow"."""
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None, "timeout"
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return None, "eof"
+            self.buf += chunk
+            if len(self.buf) > self.cap:
+                return None, "overflow"
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line, ""
+
+
 def _kill_group(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -239,7 +266,7 @@ class SandboxSession:
         self.errfile = tempfile.TemporaryFile()
         self.deadline = time.monotonic() + timeout
         self.proc = box._start(self.work, argv, subprocess.PIPE, subprocess.PIPE, self.errfile)
-        self._buf = b""
+        self._reader = LineReader(self.proc.stdout.fileno())
         self.timed_out = False
         self.closed = False
 
@@ -253,23 +280,9 @@ class SandboxSession:
 
     def recv(self, max_bytes: int | None = None) -> bytes | None:
         """Next line, or None on EOF, timeout or an over-long line."""
-        cap = max_bytes or self.box.limits.max_output_bytes
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._buf:
-            left = self.deadline - time.monotonic()
-            if left <= 0:
-                self.timed_out = True
-                return None
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return None
-            self._buf += chunk
-            if len(self._buf) > cap:
-                return None
-        line, _, self._buf = self._buf.partition(b"\n")
+        self._reader.cap = max_bytes or self.box.limits.max_output_bytes
+        line, why = self._reader.readline(self.deadline)
+        self.timed_out = self.timed_out or why == "timeout"
         return line
 
     def stderr_tail(self, n: int = 2000) -> str:
