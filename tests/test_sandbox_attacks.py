@@ -228,3 +228,14 @@ def test_one_shot_sandbox_mode_too(code):
     v = get_verifier("mbpp", pool=False, limits={"wall_seconds": 4, "cpu_seconds": 4})
     r = v.verify(mbpp_like("attack", "add", ADD_TESTS), f"```python\n{code}\n```")
     assert not r.passed and r.reward == 0.0
+
+
+def test_pool_start_failure_falls_back_to_one_shot(monkeypatch):
+    import halo_forge.verify.sandbox.pool as pool
+
+    def broken(*a, **k):
+        raise RuntimeError("sandbox zygote did not start")
+
+    monkeypatch.setattr(pool, "_get", broken)
+    assert mbpp("def add(a, b):\n    return a + b").passed
+    assert not mbpp("def add(a, b):\n    return 0").passed

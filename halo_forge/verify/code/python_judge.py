@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 from halo_forge.verify.code import harness_py
 from halo_forge.verify.sandbox import Sandbox, SandboxLimits, SandboxSession
 
+log = logging.getLogger(__name__)
 HARNESS_SOURCE = Path(harness_py.__file__).read_text(encoding="utf-8")
 
 
@@ -64,10 +66,15 @@ class CandidateProcess:
         self.python = sandbox_python()
         if not self.python:
             raise RuntimeError("no python3 under /usr for the sandbox")
-        self.session: SandboxSession | PooledSession
+        self.session: SandboxSession | PooledSession | None = None
         if pooled and pool_available():
-            self.session = PooledSession(slot, limits, self.python, HARNESS_SOURCE, program, limits.wall_seconds)
-        else:
+            try:
+                self.session = PooledSession(slot, limits, self.python, HARNESS_SOURCE, program, limits.wall_seconds)
+            except RuntimeError as exc:
+                if type(exc).__name__ == "SandboxUnavailable":
+                    raise
+                log.warning("warm sandbox pool unavailable (%s); using one sandbox per sample", exc)
+        if self.session is None:
             self.session = Sandbox(limits, slot).session(
                 [self.python, "-I", "-S", "-B", "harness.py"],
                 files={"harness.py": HARNESS_SOURCE, "candidate.py": program},
