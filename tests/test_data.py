@@ -91,3 +91,26 @@ def test_hub_row_mappers():
     assert g.reference == "Hello!" and g.messages[0]["role"] == "system"
     c = hub.codealpaca_row(0, {"instruction": "Add", "input": "1 2", "output": "3"})
     assert "1 2" in c.prompt and c.reference == "3"
+
+
+def test_speech_synth_and_asr_verifier(tmp_path, monkeypatch):
+    import shutil
+    import wave
+
+    from halo_forge.verify.registry import get_verifier
+
+    if not shutil.which("espeak-ng"):
+        pytest.skip("espeak-ng not installed")
+    monkeypatch.setenv("HALO_FORGE_CACHE", str(tmp_path))
+    tasks = load_tasks("speech_synth", "test")
+    assert len(tasks) == 6 and len(load_tasks("speech_synth", "train")) == 24
+    with wave.open(tasks[0].media["audio"]) as w:
+        assert w.getnframes() / w.getframerate() > 1.0  # real speech, seconds long
+    v = get_verifier("asr")
+    ref = tasks[0].verifier["reference"]
+    assert v.verify(tasks[0], ref.upper() + ".").reward == 1.0  # normalisation: case, punctuation
+    words = ref.split()
+    one_wrong = " ".join(["banana"] + words[1:])
+    r = v.verify(tasks[0], one_wrong)
+    assert r.reward == pytest.approx(1 - 1 / len(words)) and not r.passed
+    assert v.verify(tasks[0], "").reward == 0.0

@@ -32,7 +32,7 @@ class DatasetInfo:
 
 DATASETS: dict[str, DatasetInfo] = {}
 
-_SOURCE_MODULES = ("mbpp", "humaneval", "codeforces", "gsm8k", "math500", "bfcl", "cpp_basics", "hub")
+_SOURCE_MODULES = ("mbpp", "humaneval", "codeforces", "gsm8k", "math500", "bfcl", "cpp_basics", "speech_synth", "hub")
 
 
 def register_dataset(info: DatasetInfo) -> DatasetInfo:
