@@ -92,6 +92,7 @@ def main() -> None:
     ap.add_argument("--prompt-len", type=int, default=128)
     ap.add_argument("--new-tokens", type=int, default=256)
     ap.add_argument("--random-weights", action="store_true")
+    ap.add_argument("--ceiling", default="64x512", help="batch x length of the forward-pass ceiling run")
     ap.add_argument("--quick", action="store_true", help="tiny sizes, a smoke test on CPU")
     args = ap.parse_args()
     if args.quick:
@@ -113,7 +114,7 @@ def main() -> None:
     rows.append({"engine": "native n=8", "batch": b * 8, "tokens_per_s": round(run_native(model, tok, texts, args.new_tokens, 8), 1)})
     rows.append({"engine": "hf n=8 (num_return_sequences)", "batch": b * 8,
                  "tokens_per_s": round(run_hf(model, tok, [t for t in texts for _ in range(8)], args.new_tokens, "dynamic"), 1)})
-    fb, fl = (2, 16) if args.quick else (64, 512)
+    fb, fl = (2, 16) if args.quick else (int(x) for x in args.ceiling.split("x"))
     rows.append({"engine": "forward ceiling", "batch": fb, "tokens_per_s": round(forward_ceiling(model, fb, fl), 1)})
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
     print(f"\n{device} · {args.dtype} · prompt {args.prompt_len} · {args.new_tokens} new tokens")

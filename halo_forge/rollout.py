@@ -61,7 +61,7 @@ def sample_record(task: Task, comp: Completion | dict, verdict: VerifyResult, me
     }
 
 
-class _progress_bars:
+class _ProgressBars:
     """One bar per phase (generate, verify), counting samples; callable as progress(phase, n)."""
 
     def __init__(self, total: int, already: int = 0):
@@ -110,7 +110,7 @@ def rollout(tasks: list[Task], prompts: dict[str, str], engine: Any, params: Sam
             verified[(r["task_id"], r["sample_index"])] = r
 
     if progress is None and show_progress:
-        progress = _progress_bars(len(tasks) * params.n, already=sum(len(v) for v in previous.values()))
+        progress = _ProgressBars(len(tasks) * params.n, already=sum(len(v) for v in previous.values()))
     work: queue.Queue = queue.Queue()
     records: list[dict[str, Any]] = list(verified.values())
     sample_log = JsonlAppender(samples_path)

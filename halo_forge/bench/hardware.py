@@ -112,6 +112,7 @@ class HardwareMonitor:
 
     def summary(self) -> dict[str, Any]:
         power, util, mem = self._series("power_w"), self._series("util"), self._series("mem_gb")
+        cpu, ram = self._series("cpu_pct"), self._series("ram_gb")
         duration_h = (self.end_time - self.start_time) / 3600
         torch_peak = None
         try:
@@ -128,8 +129,8 @@ class HardwareMonitor:
             "gpu_power_avg_w": sum(power) / len(power) if power else None,
             "gpu_energy_wh": (sum(power) / len(power)) * duration_h if power else None,
             "gpu_util_avg": sum(util) / len(util) if util else None,
-            "cpu_util_avg": (sum(c := self._series("cpu_pct")) / len(c)) if self._series("cpu_pct") else None,
-            "ram_peak_gb": max(self._series("ram_gb")) if self._series("ram_gb") else None,
+            "cpu_util_avg": sum(cpu) / len(cpu) if cpu else None,
+            "ram_peak_gb": max(ram) if ram else None,
             "samples": len(self.samples),
             "duration_s": round(self.end_time - self.start_time, 2),
         }

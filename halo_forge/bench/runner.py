@@ -68,7 +68,8 @@ def summarize(records: list[dict[str, Any]], ks: list[int], n: int) -> dict[str,
 
 
 def evaluate_tasks(model: Any, tok: Any, tasks: list[Task], kind: Any, verifier: Any, params: Any, batch_size: int,
-                   work_dir: Path, meta: dict[str, Any], engine_name: str = "auto") -> tuple[dict, list[dict]]:
+                   work_dir: Path, meta: dict[str, Any], engine_name: str = "auto",
+                   ks: list[int] = (1, 5, 10)) -> tuple[dict, list[dict]]:
     """Generate params.n samples per task with the given (live) model, verify, summarize."""
     from halo_forge.generation import make_engine
     from halo_forge.rollout import rollout
@@ -77,7 +78,7 @@ def evaluate_tasks(model: Any, tok: Any, tasks: list[Task], kind: Any, verifier:
     prompts = {t.id: kind.render_prompt(tok, t) for t in tasks}
     records, stats = rollout(tasks, prompts, engine, params, batch_size, verifier, work_dir,
                              {**meta, "engine": engine.name, "sampling": params.to_dict()})
-    result = summarize(records, [1, 5, 10], params.n)
+    result = summarize(records, list(ks), params.n)
     result["timing"] = {"generation_time": round(stats.generation_time, 3),
                         "verification_time": round(stats.verification_time, 3),
                         "tokens_generated": stats.tokens_generated,
@@ -117,12 +118,10 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
         if monitor:
             monitor.__enter__()
         result, records = evaluate_tasks(model, tok, tasks, kind, verifier, params, cfg.generation.batch_size, work,
-                                         {"model": cfg.model, "verifier": vname}, cfg.generation.engine)
+                                         {"model": cfg.model, "verifier": vname}, cfg.generation.engine, ks)
     finally:
         if monitor:
             monitor.__exit__(None, None, None)
-    result["pass_at_k"] = mean_pass_at_k(
-        [(cfg.samples, c) for c in _passed_counts(records).values()], ks)
     result["timing"]["wall_time"] = round(time.monotonic() - start, 3)
     if monitor:
         result["hardware"] = monitor.summary()
@@ -134,15 +133,9 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
     return result
 
 
-def _passed_counts(records: list[dict]) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for r in records:
-        counts[r["task_id"]] += bool(r["passed"])
-    return counts
-
 
 def generate_samples_cli(args) -> int:
-    """`data generate`: benchmark-style sampling with the `none` verdicts left to `verify`."""
+    """`data generate`: N samples per task, each saved with its verdict (re-score later with `verify`)."""
     from halo_forge.cli import common
     from halo_forge.config import load_config
 

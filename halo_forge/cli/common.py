@@ -72,6 +72,18 @@ def overrides(args: argparse.Namespace, *maps: dict[str, str]) -> dict[str, Any]
     return out
 
 
+def preset_task(ov: dict[str, Any], args: argparse.Namespace, task: str | None, source_keys: tuple[str, ...]) -> dict:
+    """`reasoning train` & co.: the task kind, and its default dataset when neither a config file
+    nor a data source was given on the command line."""
+    if task:
+        ov.setdefault("task", task)
+        if not getattr(args, "config", None) and not any(k in ov for k in source_keys):
+            from halo_forge.tasks import get_task_kind
+
+            ov["dataset"] = get_task_kind(task).default_dataset
+    return ov
+
+
 def parse_k(text: str) -> list[int]:
     try:
         ks = [int(x) for x in text.split(",") if x.strip()]

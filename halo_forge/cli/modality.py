@@ -53,11 +53,8 @@ def _handler(action: str, kind: str):
         if action == "train":
             return raft_cli.run_and_report(raft_cli.raft_config(args, task=kind))
         from halo_forge.bench.runner import run_benchmark
-        from halo_forge.tasks import get_task_kind
 
-        extra = {"task": kind}
-        if not getattr(args, "config", None) and not getattr(args, "dataset", None) and not getattr(args, "prompts", None):
-            extra["dataset"] = get_task_kind(kind).default_dataset
+        extra = common.preset_task(common.overrides(args, common.SOURCE_FLAGS), args, kind, ("dataset", "prompts"))
         bench_cli.report(run_benchmark(bench_cli.bench_config(args, extra)))
         return 0
 

@@ -44,13 +44,7 @@ def raft_config(args, task: str | None = None):
 
     ov = common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS, common.GEN_FLAGS, common.TRAIN_FLAGS,
                           common.LORA_FLAGS, RAFT_FLAGS)
-    if task:
-        ov.setdefault("task", task)
-        from halo_forge.tasks import get_task_kind
-
-        cfg_file = getattr(args, "config", None)
-        if not cfg_file and "dataset" not in ov and "prompts" not in ov:
-            ov["dataset"] = get_task_kind(task).default_dataset
+    common.preset_task(ov, args, task, ("dataset", "prompts"))
     return load_config(RaftConfig, getattr(args, "config", None), ov)
 
 

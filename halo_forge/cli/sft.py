@@ -41,12 +41,7 @@ def sft_config(args, task: str | None = None):
     from halo_forge.config import SFTConfig, load_config
 
     ov = common.overrides(args, common.MODEL_FLAGS, common.TRAIN_FLAGS, common.LORA_FLAGS, SFT_FLAGS)
-    if task:
-        ov.setdefault("task", task)
-        if not getattr(args, "config", None) and "dataset" not in ov and "data_file" not in ov:
-            from halo_forge.tasks import get_task_kind
-
-            ov["dataset"] = get_task_kind(task).default_dataset
+    common.preset_task(ov, args, task, ("dataset", "data_file"))
     return load_config(SFTConfig, getattr(args, "config", None), ov)
 
 

@@ -143,7 +143,8 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
     vname = kind.default_verifier if cfg.verifier.name == "auto" else cfg.verifier.name
     verifier = get_verifier(vname, **cfg.verifier.options)
     summary_path = run.root / "training_summary.json"
-    cycles: list[dict[str, Any]] = [run.state(c)["metrics"] for c in range(1, start) if run.state(c).get("metrics")]
+    states = [run.state(c) for c in range(1, start)]
+    cycles: list[dict[str, Any]] = [st["metrics"] for st in states if st.get("metrics")]
     if start > cfg.cycles:
         log.info("all %d cycles already complete in %s", cfg.cycles, run.root)
         return {"cycles": cycles, "status": "complete", "output_dir": str(run.root)}

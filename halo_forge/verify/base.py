@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Iterable, Mapping
 
 from halo_forge.data.task import Task
+from halo_forge.verify.sandbox.runner import SandboxUnavailable
 
 
 @dataclass
@@ -79,10 +80,8 @@ class Verifier:
     def verify(self, task: Task | Mapping[str, Any], completion: str, slot: int = 0) -> VerifyResult:
         try:
             return self.check(as_task(task), completion, slot)
-        except RuntimeError as exc:
-            if type(exc).__name__ == "SandboxUnavailable":
-                return VerifyResult.failure(f"sandbox unavailable: {exc}")
-            return VerifyResult.failure(f"verifier '{self.name}' crashed: {type(exc).__name__}: {exc}")
+        except SandboxUnavailable as exc:
+            return VerifyResult.failure(f"sandbox unavailable: {exc}")
         except Exception as exc:  # a verifier crash is an error, not a reward
             return VerifyResult.failure(f"verifier '{self.name}' crashed: {type(exc).__name__}: {exc}")
 

@@ -31,6 +31,7 @@ class CompiledVerifier(Verifier):
     name = "gcc"
     toolchain = "gcc"
     output_name = "prog"
+    language: str | None = None  # set by single-language verifiers (rust, go)
 
     def __init__(self, **options):
         super().__init__(**options)
@@ -45,7 +46,7 @@ class CompiledVerifier(Verifier):
         return SandboxLimits.from_options(base)
 
     def _language(self, task: Task) -> str:
-        return task.verifier.get("language") or self.options.get("language") or "cpp"
+        return self.language or task.verifier.get("language") or self.options.get("language") or "cpp"
 
     def _toolchain(self, task: Task) -> str:
         return self.options.get("toolchain") or self.toolchain
@@ -149,9 +150,7 @@ class RustVerifier(CompiledVerifier):
 
     name = "rust"
     toolchain = "rust"
-
-    def _language(self, task: Task) -> str:
-        return "rust"
+    language = "rust"
 
 
 @register_verifier
@@ -160,9 +159,7 @@ class GoVerifier(CompiledVerifier):
 
     name = "go"
     toolchain = "go"
-
-    def _language(self, task: Task) -> str:
-        return "go"
+    language = "go"
 
     def _limits(self, kind: str) -> SandboxLimits:
         limits = super()._limits(kind)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from halo_forge.verify.code import harness_py
 from halo_forge.verify.sandbox import Sandbox, SandboxLimits, SandboxSession
+from halo_forge.verify.sandbox.runner import SandboxUnavailable
 
 log = logging.getLogger(__name__)
 HARNESS_SOURCE = Path(harness_py.__file__).read_text(encoding="utf-8")
@@ -70,9 +71,9 @@ class CandidateProcess:
         if pooled and pool_available():
             try:
                 self.session = PooledSession(slot, limits, self.python, HARNESS_SOURCE, program, limits.wall_seconds)
+            except SandboxUnavailable:
+                raise
             except RuntimeError as exc:
-                if type(exc).__name__ == "SandboxUnavailable":
-                    raise
                 log.warning("warm sandbox pool unavailable (%s); using one sandbox per sample", exc)
         if self.session is None:
             self.session = Sandbox(limits, slot).session(

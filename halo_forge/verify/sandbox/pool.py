@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from halo_forge.verify.sandbox import isolation
-from halo_forge.verify.sandbox.runner import LineReader, Sandbox, SandboxLimits, SandboxUnavailable, sandbox_health
+from halo_forge.verify.sandbox.runner import LineReader, SandboxLimits, SandboxUnavailable, sandbox_health
 
 HERE = Path(__file__).resolve().parent
 ZYGOTE_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
@@ -42,7 +42,6 @@ class _Zygote:
         self.work = Path(tempfile.mkdtemp(prefix="hf-zyg-"))  # lives as long as the zygote
         (self.work / "zygote_py.py").write_text((HERE / "zygote_py.py").read_text())
         (self.work / "harness_py.py").write_text(harness)
-        Sandbox(limits, slot)  # runs the sandbox health probe once
         caps = ["--cap-drop", "ALL"] + [a for c in ZYGOTE_CAPS for a in ("--cap-add", c)]
         argv = isolation.bwrap_prefix(str(self.work)) + caps + [
             "--", python, "-I", "-S", "-B", "-c",
