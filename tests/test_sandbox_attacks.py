@@ -239,3 +239,16 @@ def test_pool_start_failure_falls_back_to_one_shot(monkeypatch):
     monkeypatch.setattr(pool, "_get", broken)
     assert mbpp("def add(a, b):\n    return a + b").passed
     assert not mbpp("def add(a, b):\n    return 0").passed
+
+
+def test_dead_pool_worker_is_not_a_verdict():
+    """If the warm worker dies, the sample is re-run in a one-shot sandbox, never scored 0."""
+    import halo_forge.verify.sandbox.pool as pool
+
+    if not pool.pool_available():
+        pytest.skip("no warm pool on this machine")
+    assert mbpp("def add(a, b):\n    return a + b").passed  # starts the slot's worker
+    for z in list(pool._zygotes.values()):
+        z.proc.kill()
+        z.proc.wait()
+    assert mbpp("def add(a, b):\n    return a + b").passed

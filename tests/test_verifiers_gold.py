@@ -30,7 +30,7 @@ def test_humaneval_canonical_solutions_all_pass():
     assert [t.id for t, r in zip(tasks, res) if not r.passed] == []
     # Full-function mode, fenced like a chat model answers, also passes.
     res = v.verify_batch([(t, f"Here you go:\n```python\n{t.reference}```") for t in tasks[:20]])
-    assert all(r.passed for r in res)
+    assert all(r.passed for r in res), [(t.id, r) for t, r in zip(tasks, res) if not r.passed]
 
 
 def test_humaneval_broken_variants_fail():

@@ -83,6 +83,16 @@ class CandidateProcess:
         self.load_error: str | None = None
         self.calls = 0
         first = self._read()
+        if first is None and isinstance(self.session, PooledSession) and not self.session.z.alive():
+            # The warm worker itself died: that says nothing about the candidate, so run it again
+            # in a one-shot sandbox rather than score it.
+            log.warning("warm sandbox worker died; re-running the sample in a one-shot sandbox")
+            self.session.close()
+            self.session = Sandbox(limits, slot).session(
+                [self.python, "-I", "-S", "-B", "harness.py"],
+                files={"harness.py": HARNESS_SOURCE, "candidate.py": program},
+            )
+            first = self._read()
         if first is None:
             self.load_error = "candidate exited or timed out while loading"
         elif "load_error" in first:
