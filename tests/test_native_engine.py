@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from halo_forge.generation import GenerationRequest, SamplingParams, make_engine
-from halo_forge.generation.native import hashed_uniform
+from halo_forge.generation.native.sampling import row_uniform
 from halo_forge.models import load_model, render_chat
 
 PROMPTS = ["What is 2+2?", "Write a haiku about rain.", "List three colors.", "Explain recursion briefly."]
@@ -79,8 +79,37 @@ def test_sees_lora_and_in_place_updates(tiny_model_dir):
     assert [c.logprobs for c in before] != [c.logprobs for c in after]  # new weights, no reload
 
 
-def test_hashed_noise_is_uniform_and_keyed():
-    u = hashed_uniform(torch.tensor([1, 2]), 20000)
+def test_keyed_noise_is_uniform_and_keyed():
+    u = row_uniform(torch.arange(20000))
     assert 0.48 < u.mean().item() < 0.52 and u.min() > 0 and u.max() < 1
-    assert not torch.equal(u[0], u[1])
-    assert torch.equal(hashed_uniform(torch.tensor([1]), 20000)[0], u[0])
+    assert abs((u < 0.1).float().mean().item() - 0.1) < 0.01
+    assert torch.equal(row_uniform(torch.tensor([5])), u[5:6])
+
+
+def _frequencies(logits, params, draws=40000):
+    from halo_forge.generation.native.sampling import pick_tokens
+
+    keys = torch.arange(draws, dtype=torch.long) * 7919 + 13
+    tokens, lp = pick_tokens(logits.expand(draws, -1), params, keys, want_logprobs=True)
+    return torch.bincount(tokens, minlength=logits.shape[-1]).double() / draws, tokens, lp
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 2.0])
+def test_sampling_matches_the_tempered_distribution(temperature):
+    logits = torch.tensor([[2.0, 1.0, 0.5, 0.0, -1.0]])
+    freq, tokens, lp = _frequencies(logits, SamplingParams(temperature=temperature))
+    expected = torch.softmax(logits[0].double() / temperature, -1)
+    assert (freq - expected).abs().max() < 0.01  # ~4 standard errors at 40k draws
+    assert torch.allclose(lp.double(), expected[tokens].log(), atol=1e-5)
+
+
+def test_top_p_and_top_k_keep_the_nucleus_renormalised():
+    logits = torch.tensor([[3.0, 2.0, 1.0, 0.0, -1.0]])  # probs ~ .64 .24 .09 .03 .01
+    probs = torch.softmax(logits[0].double(), -1)
+    freq, _, _ = _frequencies(logits, SamplingParams(temperature=1.0, top_p=0.8))
+    assert freq[2:].sum() == 0  # .64 < .8 <= .64+.24: the nucleus is the first two tokens
+    assert abs(freq[0].item() - (probs[0] / probs[:2].sum()).item()) < 0.01
+    freq, _, _ = _frequencies(logits, SamplingParams(temperature=1.0, top_k=3))
+    assert freq[3:].sum() == 0 and abs(freq[2].item() - (probs[2] / probs[:3].sum()).item()) < 0.01
+    greedy, _, _ = _frequencies(logits, SamplingParams(temperature=0))
+    assert greedy[0] == 1.0

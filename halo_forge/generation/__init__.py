@@ -1,4 +1,4 @@
-"""The generation engine interface and its backends (hf today; native and vllm plug in here)."""
+"""The generation engine interface and its backends: hf (reference) and native (default for Llama-family models)."""
 
 from halo_forge.generation.base import Completion, Engine, GenerationRequest, SamplingParams, make_engine
 

@@ -77,20 +77,23 @@ class Engine(Protocol):
 
 
 def make_engine(name: str, model: Any, tokenizer: Any) -> Engine:
-    """`auto` picks the best backend available for this model and device."""
+    """`auto` picks the best backend available for this model and device: `native` for
+    Llama-family decoders (CUDA graphs on GPUs; on CPUs it matches or beats HF, see
+    docs/performance.md), `hf` for every other architecture."""
     from halo_forge.errors import HaloForgeError
 
-    if name in ("auto", "hf"):
-        from halo_forge.generation.hf import HFEngine
-
-        return HFEngine(model, tokenizer)
     if name == "vllm":
-        raise HaloForgeError("not implemented yet: generation engine 'vllm' (issue: generation engine)")
-    if name == "native":
+        raise HaloForgeError("generation engine 'vllm' is not available in this build; use auto, native or hf")
+    if name in ("auto", "native"):
         from halo_forge.generation.native import NativeEngine
 
         try:
             return NativeEngine(model, tokenizer)
         except TypeError as exc:
-            raise HaloForgeError(str(exc)) from None
+            if name == "native":
+                raise HaloForgeError(str(exc)) from None
+    if name in ("auto", "hf"):
+        from halo_forge.generation.hf import HFEngine
+
+        return HFEngine(model, tokenizer)
     raise HaloForgeError(f"unknown generation engine '{name}' (auto, hf, native, vllm)")

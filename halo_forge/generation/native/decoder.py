@@ -1,0 +1,168 @@
+"""The model side of the native engine: a static KV cache and token-wise forward passes.
+
+Weights come from `DecoderWeights` (the live model's tensors, q/k/v and gate/up fused, LoRA
+folded in); rotary tables come from the model's own rotary module, so RoPE scaling variants
+behave as in transformers. Each layer of a decode step is ~14 kernels: fused RMSNorm, one q/k/v
+matmul, rotary on q and k together, the cache write, one attention kernel, o_proj with the
+residual add fused into the matmul, RMSNorm, one gate/up matmul, SiLU x up, down_proj + residual.
+
+Cache layout is [layer, slot, kv_head, position, head_dim]: a decode step over every slot reads a
+plain view of it, and grouped-query heads are folded into the batch (each kv head serves its
+group of query heads as a short query block), so keys are never repeated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from halo_forge.generation.native.weights import DecoderWeights
+
+
+def base_model(model: Any) -> Any:
+    """The Llama-family causal LM inside a possible PeftModel wrapper."""
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    body = getattr(inner, "model", None)
+    ok = body is not None and hasattr(body, "layers") and hasattr(inner, "lm_head") and hasattr(body, "rotary_emb")
+    if ok:
+        layer = body.layers[0]
+        ok = all(hasattr(layer.self_attn, n) for n in ("q_proj", "k_proj", "v_proj", "o_proj")) and all(
+            hasattr(layer.mlp, n) for n in ("gate_proj", "up_proj", "down_proj"))
+        ok = ok and getattr(inner.config, "hidden_act", "silu") == "silu"
+    if not ok:
+        raise TypeError(f"native engine supports Llama-family decoders, not {type(inner).__name__}")
+    return inner
+
+
+def _eps(norm: Any) -> float:
+    return float(getattr(norm, "variance_epsilon", None) or getattr(norm, "eps", 1e-6))
+
+
+def _rms(x: torch.Tensor, norm: Any) -> torch.Tensor:
+    return F.rms_norm(x, (x.shape[-1],), norm.weight, _eps(norm))
+
+
+def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotary embedding, half-split layout (as transformers' Llama): x [..., heads, D], cos/sin [..., 1, D]."""
+    half = x.shape[-1] // 2
+    return x * cos + torch.cat((-x[..., half:], x[..., :half]), -1) * sin
+
+
+def _linear_residual(h: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """h + x @ weight.T (+ bias), the add fused into the matmul."""
+    shape = h.shape
+    out = torch.addmm(h.reshape(-1, shape[-1]), x.reshape(-1, x.shape[-1]), weight.t())
+    if bias is not None:
+        out = out + bias
+    return out.view(shape)
+
+
+def project(h, ln_w, eps: float, qkv_w, qkv_b, cos, sin, n_heads: int, n_kv: int):
+    """Norm, fused q/k/v projection and rotary: q [B, T, H, D], k and v [B, T, KV, D]."""
+    B, T, _ = h.shape
+    x = F.rms_norm(h, (h.shape[-1],), ln_w, eps)
+    qkv = F.linear(x, qkv_w, qkv_b).view(B, T, n_heads + 2 * n_kv, -1)
+    qk = _rotate(qkv[:, :, : n_heads + n_kv], cos, sin)
+    return qk[:, :, :n_heads], qk[:, :, n_heads:], qkv[:, :, n_heads + n_kv:]
+
+
+def finish(h, o, o_w, o_b, ln_w, eps: float, gate_up_w, down_w, down_b):
+    """o_proj + residual, norm, SwiGLU MLP + residual."""
+    h = _linear_residual(h, o, o_w, o_b)
+    gate, up = F.linear(F.rms_norm(h, (h.shape[-1],), ln_w, eps), gate_up_w).chunk(2, -1)
+    return _linear_residual(h, F.silu(gate) * up, down_w, down_b)
+
+
+class LlamaDecoder:
+    def __init__(self, model: Any):
+        self.lm = base_model(model)
+        cfg = self.lm.config
+        self.n_layers = len(self.lm.model.layers)
+        self.n_heads = cfg.num_attention_heads
+        self.n_kv = cfg.num_key_value_heads
+        self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        p = next(self.lm.parameters())
+        self.device, self.dtype = p.device, p.dtype
+        with torch.no_grad():
+            self.w = DecoderWeights(self.lm)
+        self.compiled: tuple | None = None
+        self.cache: torch.Tensor | None = None  # [layer, 2 (k, v), slot, kv_head, position, head_dim]
+
+    def bytes_per_slot(self, length: int) -> int:
+        return 2 * self.n_layers * self.n_kv * length * self.head_dim * torch.finfo(self.dtype).bits // 8
+
+    def allocate(self, slots: int, length: int) -> None:
+        shape = (self.n_layers, 2, slots, self.n_kv, length, self.head_dim)
+        if self.cache is None or self.cache.shape != shape:
+            self.cache = None  # free the old cache before the new one
+            self.cache = torch.zeros(shape, dtype=self.dtype, device=self.device)
+
+    def _project(self, li: int, h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, fn=None):
+        """q [B, T, H, D], k and v [B, T, KV, D] of layer li, rotary applied."""
+        w = self.w.layers[li]
+        return (fn or project)(h, w.ln1.weight, _eps(w.ln1), w.qkv, w.qkv_bias, cos, sin, self.n_heads, self.n_kv)
+
+    def _finish(self, li: int, h: torch.Tensor, o: torch.Tensor, fn=None) -> torch.Tensor:
+        """o: attention output [B, T, H * D] -> the layer's output hidden states."""
+        w = self.w.layers[li]
+        return (fn or finish)(h, o, w.o, w.o_bias, w.ln2.weight, _eps(w.ln2), w.gate_up, w.down, w.down_bias)
+
+    def compile_decode(self) -> None:
+        """Fuse each layer's small element-wise kernels (norms, rotary, SiLU x up, residuals) with
+        torch.compile. The two functions take weights as arguments, so one compiled artifact
+        serves every layer; the cache write and attention stay eager (in-place on the cache)."""
+        self.compiled = (torch.compile(project, dynamic=False, fullgraph=True),
+                         torch.compile(finish, dynamic=False, fullgraph=True))
+
+    def _rotary(self, h: torch.Tensor, pos: torch.Tensor):
+        cos, sin = self.lm.model.rotary_emb(h, pos)
+        return cos.unsqueeze(2), sin.unsqueeze(2)  # [B, T, 1, D]: broadcast over heads
+
+    def prefill(self, ids: torch.Tensor, lengths: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
+        """Right-padded prompts ids [P, T] written into cache `slots` [P] at positions 0..T-1.
+        Returns the logits after each prompt's last real token, [P, vocab]."""
+        P, T = ids.shape
+        pos = torch.arange(T, device=ids.device)[None].expand(P, T)
+        h = self.lm.model.embed_tokens(ids)
+        cos, sin = self._rotary(h, pos)
+        rep = self.n_heads // self.n_kv
+        for li in range(self.n_layers):
+            q, k, v = self._project(li, h, cos, sin)
+            self.cache[li, 0][slots[:, None], :, pos] = k.to(self.dtype)
+            self.cache[li, 1][slots[:, None], :, pos] = v.to(self.dtype)
+            o = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2).repeat_interleave(rep, 1),
+                                               v.transpose(1, 2).repeat_interleave(rep, 1), is_causal=True)
+            h = self._finish(li, h, o.transpose(1, 2).reshape(P, T, -1))
+        last = h[torch.arange(P, device=ids.device), lengths - 1]
+        return self.lm.lm_head(_rms(last, self.lm.model.norm))
+
+    def decode(self, ids: torch.Tensor, pos: torch.Tensor, slots: torch.Tensor | None, span: int) -> torch.Tensor:
+        """One token per row: ids, pos [B]. Rows are cache slots `slots` [B], or every slot in order
+        when None (the CUDA-graph path: a view, no gather). Attends to positions < span that are
+        <= the row's own position. Returns logits [B, vocab]."""
+        B = ids.shape[0]
+        rows = torch.arange(B, device=ids.device) if slots is None else slots
+        h = self.lm.model.embed_tokens(ids[:, None])
+        cos, sin = self._rotary(h, pos[:, None])
+        rep = self.n_heads // self.n_kv
+        visible = torch.arange(span, device=ids.device)[None, :] <= pos[:, None]
+        visible = visible.repeat_interleave(self.n_kv, 0)[:, None, None, :]  # [B * KV, 1, 1, span]
+        kv_shape = (B * self.n_kv, 1, span, self.head_dim)
+        proj_fn, finish_fn = self.compiled if (self.compiled and slots is None) else (None, None)
+        for li in range(self.n_layers):
+            q, k, v = self._project(li, h, cos, sin, proj_fn)  # q [B, 1, H, D], k/v [B, 1, KV, D]
+            cache = self.cache[li]
+            cache[0][rows, :, pos] = k[:, 0].to(self.dtype)
+            cache[1][rows, :, pos] = v[:, 0].to(self.dtype)
+            keys = cache[0][:, :, :span] if slots is None else cache[0][slots, :, :span]
+            vals = cache[1][:, :, :span] if slots is None else cache[1][slots, :, :span]
+            o = F.scaled_dot_product_attention(q.reshape(B * self.n_kv, 1, rep, self.head_dim),
+                                               keys.reshape(kv_shape), vals.reshape(kv_shape), attn_mask=visible)
+            h = self._finish(li, h, o.reshape(B, 1, self.n_heads * self.head_dim), finish_fn)
+        return self.lm.lm_head(_rms(h, self.lm.model.norm))[:, 0]
+
+    def copy_prefix(self, src: int, dst: torch.Tensor, length: int) -> None:
+        """Share a prefilled prompt: copy slot src's first `length` positions into slots dst."""
+        self.cache[:, :, dst, :, :length] = self.cache[:, :, src : src + 1, :, :length]
