@@ -113,3 +113,16 @@ def test_top_p_and_top_k_keep_the_nucleus_renormalised():
     assert freq[3:].sum() == 0 and abs(freq[2].item() - (probs[2] / probs[:3].sum()).item()) < 0.01
     greedy, _, _ = _frequencies(logits, SamplingParams(temperature=0))
     assert greedy[0] == 1.0
+
+
+def test_auto_picks_native_for_llama_and_hf_otherwise(tiny_model_dir):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from halo_forge.errors import HaloForgeError
+
+    model, tok = load_model(str(tiny_model_dir), device="cpu")
+    assert make_engine("auto", model, tok).name == "native"
+    gpt2 = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=len(tok)))
+    assert make_engine("auto", gpt2, tok).name == "hf"
+    with pytest.raises(HaloForgeError, match="Llama-family"):
+        make_engine("native", gpt2, tok)
