@@ -15,8 +15,6 @@ import torch
 
 
 def main() -> None:
-    from halo_forge.generation import GenerationRequest, SamplingParams
-    from halo_forge.generation.native import NativeEngine
     from halo_forge.models import load_model
 
     ap = argparse.ArgumentParser()
