@@ -15,6 +15,7 @@ import torch
 
 
 def main() -> None:
+    from halo_forge.generation import GenerationRequest
     from halo_forge.models import load_model
 
     ap = argparse.ArgumentParser()
