@@ -126,3 +126,24 @@ def test_auto_picks_native_for_llama_and_hf_otherwise(tiny_model_dir):
     assert make_engine("auto", gpt2, tok).name == "hf"
     with pytest.raises(HaloForgeError, match="Llama-family"):
         make_engine("native", gpt2, tok)
+
+
+def test_sees_adapters_attached_or_disabled_after_it_was_made(tiny_model_dir):
+    from halo_forge.config.schema import LoraConfig
+    from halo_forge.train.trainer import attach_lora
+
+    model, tok = load_model(str(tiny_model_dir), device="cpu")
+    eng = make_engine("native", model, tok)
+    reqs = _requests(tok)[:2]
+    p = SamplingParams(n=1, temperature=0, max_new_tokens=6, logprobs=True)
+    before = eng.generate(reqs, p)
+    base_o = model.model.layers[0].self_attn.o_proj.weight.detach().clone()
+    peft_model = attach_lora(model, LoraConfig(r=4, alpha=8))
+    with torch.no_grad():
+        for name, prm in peft_model.named_parameters():
+            if "lora_B" in name:
+                prm.add_(torch.randn_like(prm))
+    assert [c.logprobs for c in eng.generate(reqs, p)] != [c.logprobs for c in before]
+    with peft_model.disable_adapter():
+        assert [c.logprobs for c in eng.generate(reqs, p)] == [c.logprobs for c in before]
+    assert torch.equal(peft_model.get_base_model().model.layers[0].self_attn.o_proj.base_layer.weight, base_o)

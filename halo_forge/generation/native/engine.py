@@ -69,7 +69,8 @@ class NativeEngine:
         self.last_stats: dict[str, float] = {}  # where the last generate() spent its time
         self._state: SlotState | None = None
         self._state_key: StepKey | None = None
-        self._trigger: list[bool] | None = None
+        self._trigger: list[bool] | None = None  # per token id, for the stop strings' last characters:
+        self._trigger_for: set[str] | None = None
 
     # -- public -----------------------------------------------------------------------------------
     @torch.no_grad()
@@ -150,12 +151,9 @@ class NativeEngine:
         if any(s.endswith(" ") for s in stops):
             return None
         lasts = {s[-1] for s in stops if s}
-        if self._trigger is None or getattr(self, "_trigger_for", None) != lasts:
-            pieces = self.tok.convert_ids_to_tokens(list(range(len(self.tok))))
-            decoded = self.tok._tokenizer.decode_batch([[i] for i in range(len(self.tok))]) if hasattr(
-                self.tok, "_tokenizer") else [self.tok.decode([i]) for i in range(len(self.tok))]
-            self._trigger = [(not d) or ("\ufffd" in d) or any(c in d for c in lasts) or p is None
-                             for p, d in zip(pieces, decoded)]
+        if self._trigger_for != lasts:
+            pieces = self.decode_batch([[i] for i in range(len(self.tok))])
+            self._trigger = [(not d) or ("\ufffd" in d) or any(c in d for c in lasts) for d in pieces]
             self._trigger_for = lasts
         return self._trigger
 
@@ -184,10 +182,9 @@ class _Run:
         self.tail = max([16] + [4 * len(s) + 4 for s in params.stop])
         self.step = 0
         self.stats = {"steps": 0, "prefill_s": 0.0, "wait_s": 0.0, "host_s": 0.0}
-        device = state.ids.device
-        self.pinned = device.type == "cuda"
-        self.host = [torch.zeros(state.ids.shape[0], dtype=torch.long, pin_memory=self.pinned) for _ in range(2)]
-        self.host_lp = [torch.zeros(state.ids.shape[0], dtype=torch.float32, pin_memory=self.pinned) for _ in range(2)]
+        pinned = state.ids.device.type == "cuda"
+        self.host = [torch.zeros(state.ids.shape[0], dtype=torch.long, pin_memory=pinned) for _ in range(2)]
+        self.host_lp = [torch.zeros(state.ids.shape[0], dtype=torch.float32, pin_memory=pinned) for _ in range(2)]
 
     def loop(self) -> list[Completion]:
         inflight: _Launch | None = None
@@ -243,19 +240,25 @@ class _Run:
     def _take_tokens(self, launch: _Launch) -> None:
         tokens = launch.tokens.tolist()
         lps = launch.logprobs.tolist() if launch.logprobs is not None else None
-        check: list[tuple[int, _Row]] = []
+        fresh = []
         for s in launch.slots:
             row = self.active.get(s)
             if row is None or row.start_step > launch.step:
                 continue  # the slot's row ended or was replaced: this token is not its
-            t = tokens[s]
-            if lps is not None:
-                row.logprobs.append(lps[s])
+            fresh.append((s, row, tokens[s], lps[s] if lps is not None else None))
+        self._accept(fresh)
+
+    def _accept(self, fresh: list[tuple[int, _Row, int, float | None]]) -> None:
+        """Give each row its new token (and log-prob); end rows on EOS, length or a stop string."""
+        check: list[tuple[int, _Row]] = []
+        for slot, row, t, lp in fresh:
+            if lp is not None:
+                row.logprobs.append(lp)
             reason = self._append(row, t)
             if reason is not None:
-                self._end(s, row, reason)
+                self._end(slot, row, reason)
             elif self.params.stop and (self.trigger is None or self.trigger[t]):
-                check.append((s, row))
+                check.append((slot, row))
         self._check_stops(check)
 
     def _append(self, row: _Row, t: int) -> str | None:
@@ -341,15 +344,7 @@ class _Run:
         st.ids[idx], st.keys[idx] = tokens, keys
         st.pos[idx] = torch.tensor([r.prompt_len for r in rows], device=dev)
         st.generated[idx] = 1
-        lps = lp.tolist() if lp is not None else None
-        check = []
-        for i, (slot, row, t) in enumerate(zip(slots, rows, tokens.tolist())):
+        lps = lp.tolist() if lp is not None else [None] * len(rows)
+        for slot, row in zip(slots, rows):
             self.active[slot] = row
-            if lps is not None:
-                row.logprobs.append(lps[i])
-            reason = self._append(row, t)
-            if reason is not None:
-                self._end(slot, row, reason)
-            elif self.params.stop and (self.trigger is None or self.trigger[t]):
-                check.append((slot, row))
-        self._check_stops(check)
+        self._accept(list(zip(slots, rows, tokens.tolist(), lps)))

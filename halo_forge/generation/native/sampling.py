@@ -35,11 +35,10 @@ def step_keys(row_keys: torch.Tensor, generated: torch.Tensor) -> torch.Tensor:
     return (row_keys * 4099 + generated) & MASK63
 
 
-def _invert(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """Index of the first entry whose cumulative (unnormalised) mass exceeds u x total."""
-    cdf = probs.cumsum(-1)
-    target = (u.to(cdf.dtype) * cdf[:, -1]).unsqueeze(-1)
-    return torch.searchsorted(cdf, target, right=True).squeeze(-1).clamp_(max=probs.shape[-1] - 1)
+def _draw(cdf: torch.Tensor, mass: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Index of the first entry whose cumulative (unnormalised) mass exceeds u x mass."""
+    target = (u.to(cdf.dtype) * mass).unsqueeze(-1)
+    return torch.searchsorted(cdf, target, right=True).squeeze(-1).clamp_(max=cdf.shape[-1] - 1)
 
 
 def pick_tokens(logits: torch.Tensor, params: SamplingParams, keys: torch.Tensor,
@@ -54,7 +53,8 @@ def pick_tokens(logits: torch.Tensor, params: SamplingParams, keys: torch.Tensor
     vocab = logits.shape[-1]
     if not params.top_k and params.top_p >= 1.0:
         probs = (logits.float() / params.temperature).softmax(-1)
-        tokens = _invert(probs, u)
+        cdf = probs.cumsum(-1)
+        tokens = _draw(cdf, cdf[:, -1], u)
         lp = probs.gather(-1, tokens[:, None])[:, 0].log() if want_logprobs else None
         return tokens, lp
     # Order the raw logits (in the model's dtype: a 16-bit radix sort is half the passes of a
@@ -69,9 +69,7 @@ def pick_tokens(logits: torch.Tensor, params: SamplingParams, keys: torch.Tensor
     # nucleus's own CDF up to its end: one scan serves both the cut and the draw.
     keep = (cdf - probs <= params.top_p) if params.top_p < 1.0 else torch.ones_like(probs, dtype=torch.bool)
     mass = (probs * keep).sum(-1)
-    target = (u.to(cdf.dtype) * mass).unsqueeze(-1)
-    choice = torch.searchsorted(cdf, target, right=True).squeeze(-1)
-    choice = torch.minimum(choice, keep.sum(-1) - 1)  # float ties at the nucleus edge stay inside
+    choice = torch.minimum(_draw(cdf, mass, u), keep.sum(-1) - 1)  # float ties at the nucleus edge stay inside
     tokens = order.gather(-1, choice[:, None])[:, 0]
     lp = (probs.gather(-1, choice[:, None])[:, 0] / mass).log() if want_logprobs else None
     return tokens, lp

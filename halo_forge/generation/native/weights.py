@@ -6,7 +6,7 @@ another halves the projection launches. Why it is still "the live model": `refre
 current weights (with any active LoRA adapter folded in through peft's own `get_delta_weight`)
 into the same buffers before every generate() call — one device-to-device copy, so training
 updates are seen without a reload, and captured CUDA graphs stay valid. Linear layers without an
-adapter (o_proj, down_proj, lm_head, embeddings, norms) are used in place, not copied.
+active adapter (o_proj, down_proj) are used in place, not copied.
 """
 
 from __future__ import annotations
@@ -38,41 +38,43 @@ def _bias(module: Any) -> torch.Tensor | None:
 
 
 class LayerWeights:
-    def __init__(self, layer: Any):
-        attn, mlp = layer.self_attn, layer.mlp
-        self.layer = layer
-        self.qkv = torch.cat([_effective(attn.q_proj), _effective(attn.k_proj), _effective(attn.v_proj)])
-        biases = [_bias(attn.q_proj), _bias(attn.k_proj), _bias(attn.v_proj)]
-        self.qkv_bias = torch.cat(biases) if all(b is not None for b in biases) else None
-        self.gate_up = torch.cat([_effective(mlp.gate_proj), _effective(mlp.up_proj)])
-        self.ln1, self.ln2 = layer.input_layernorm, layer.post_attention_layernorm
-        self.o_proj, self.down_proj = attn.o_proj, mlp.down_proj
-        self.o = self._direct_or_copy(attn.o_proj)
-        self.down = self._direct_or_copy(mlp.down_proj)
-        self.o_bias, self.down_bias = _bias(attn.o_proj), _bias(mlp.down_proj)
+    """One layer's tensors. Modules are looked up again on every refresh, so adapters attached,
+    enabled or disabled after the engine was made are seen (and never written into base weights)."""
 
-    @staticmethod
-    def _direct_or_copy(module: Any) -> torch.Tensor:
+    def __init__(self, layer: Any):
+        self.layer = layer
+        self._copies: dict[str, torch.Tensor] = {}
+        self.refresh()
+
+    def _buffer(self, name: str, parts: list[torch.Tensor]) -> torch.Tensor:
+        """`parts` concatenated into this layer's own buffer `name`, kept at a stable address."""
+        rows = sum(p.shape[0] for p in parts)
+        buf = self._copies.get(name)
+        if buf is None or buf.shape[0] != rows or buf.dtype != parts[0].dtype or buf.device != parts[0].device:
+            buf = self._copies[name] = torch.empty((rows, *parts[0].shape[1:]), dtype=parts[0].dtype,
+                                                   device=parts[0].device)
+        return torch.cat(parts, out=buf)
+
+    def _in_place_or_merged(self, name: str, module: Any) -> torch.Tensor:
         weight, adapters = _linear_parts(module)
-        return _effective(module).clone() if adapters else weight
+        return self._buffer(name, [_effective(module)]) if adapters else weight
 
     def refresh(self) -> None:
         attn, mlp = self.layer.self_attn, self.layer.mlp
-        torch.cat([_effective(attn.q_proj), _effective(attn.k_proj), _effective(attn.v_proj)], out=self.qkv)
-        torch.cat([_effective(mlp.gate_proj), _effective(mlp.up_proj)], out=self.gate_up)
-        for module, buf in ((self.o_proj, self.o), (self.down_proj, self.down)):
-            weight, adapters = _linear_parts(module)
-            if adapters:
-                buf.copy_(_effective(module))
+        self.qkv = self._buffer("qkv", [_effective(attn.q_proj), _effective(attn.k_proj), _effective(attn.v_proj)])
+        biases = [_bias(attn.q_proj), _bias(attn.k_proj), _bias(attn.v_proj)]
+        self.qkv_bias = self._buffer("qkv_bias", biases) if all(b is not None for b in biases) else None
+        self.gate_up = self._buffer("gate_up", [_effective(mlp.gate_proj), _effective(mlp.up_proj)])
+        self.o = self._in_place_or_merged("o", attn.o_proj)
+        self.down = self._in_place_or_merged("down", mlp.down_proj)
+        self.o_bias, self.down_bias = _bias(attn.o_proj), _bias(mlp.down_proj)
+        self.ln1, self.ln2 = self.layer.input_layernorm, self.layer.post_attention_layernorm
 
 
 class DecoderWeights:
     def __init__(self, lm: Any):
         self.lm = lm
         self.layers = [LayerWeights(layer) for layer in lm.model.layers]
-        self.embed = lm.model.embed_tokens.weight
-        self.norm = lm.model.norm
-        self.lm_head = lm.lm_head
 
     @torch.no_grad()
     def refresh(self) -> None:
@@ -81,7 +83,7 @@ class DecoderWeights:
 
     def signature(self) -> tuple[int, ...]:
         """Addresses of the tensors a captured graph reads."""
-        out = [self.embed.data_ptr(), self.lm_head.weight.data_ptr()]
+        out = [self.lm.model.embed_tokens.weight.data_ptr(), self.lm.lm_head.weight.data_ptr()]
         for w in self.layers:
             out += [w.qkv.data_ptr(), w.gate_up.data_ptr(), w.o.data_ptr(), w.down.data_ptr(),
                     w.ln1.weight.data_ptr(), w.ln2.weight.data_ptr()]
