@@ -92,14 +92,13 @@ def _load_generated(path: Path, batch_sizes: dict[int, int]) -> dict[int, list[d
     return complete
 
 
-def rollout(tasks: list[Task], prompts: dict[str, str], engine: Any, params: SamplingParams, batch_size: int,
+def rollout(tasks: list[Task], requests: list[GenerationRequest], engine: Any, params: SamplingParams, batch_size: int,
             verifier: Verifier, out_dir: Path, meta: dict[str, Any], stop_event: threading.Event | None = None,
             workers: int | None = None, progress: Any = None,
             show_progress: bool = False) -> tuple[list[dict[str, Any]], RolloutStats]:
     out_dir.mkdir(parents=True, exist_ok=True)
     gen_path, samples_path = out_dir / "generations.jsonl", out_dir / "samples.jsonl"
     by_id = {t.id: t for t in tasks}
-    requests = [GenerationRequest(t.id, prompts[t.id]) for t in tasks]
     batches = plan_batches(requests, params.n, batch_size)
     stats = RolloutStats()
     previous = _load_generated(gen_path, {b.number: len(b.items) for b in batches})

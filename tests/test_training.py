@@ -6,7 +6,7 @@ import torch
 from safetensors.torch import load_file
 
 from halo_forge.config import SFTConfig
-from halo_forge.train.examples import CompletionCollator, Example, encode_example
+from halo_forge.train.examples import Example, encode_example, pad_collate
 from halo_forge.train.sft import run_sft
 
 
@@ -33,8 +33,9 @@ def test_completion_only_masking(tiny_model_dir):
 
 def test_dynamic_padding_not_max_length():
     batch = [{"input_ids": [1, 2, 3], "labels": [-100, 2, 3]}, {"input_ids": [4], "labels": [4]}]
-    out = CompletionCollator(pad_id=0)(batch)
+    out = pad_collate(batch, pad_id=0)
     assert out["input_ids"].shape == (2, 3)
+    assert out["input_ids"][1].tolist() == [4, 0, 0]
     assert out["labels"][1].tolist() == [4, -100, -100]
     assert out["attention_mask"][1].tolist() == [1, 0, 0]
 

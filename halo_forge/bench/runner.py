@@ -71,12 +71,11 @@ def evaluate_tasks(model: Any, tok: Any, tasks: list[Task], kind: Any, verifier:
                    work_dir: Path, meta: dict[str, Any], engine_name: str = "auto",
                    ks: list[int] = (1, 5, 10)) -> tuple[dict, list[dict]]:
     """Generate params.n samples per task with the given (live) model, verify, summarize."""
-    from halo_forge.generation import make_engine
     from halo_forge.rollout import rollout
 
-    engine = make_engine(engine_name, model, tok)
-    prompts = {t.id: kind.render_prompt(tok, t) for t in tasks}
-    records, stats = rollout(tasks, prompts, engine, params, batch_size, verifier, work_dir,
+    adapter = kind.model_adapter()
+    engine = adapter.engine(engine_name, model, tok)
+    records, stats = rollout(tasks, kind.requests(adapter, tok, tasks), engine, params, batch_size, verifier, work_dir,
                              {**meta, "engine": engine.name, "sampling": params.to_dict()})
     result = summarize(records, list(ks), params.n)
     result["timing"] = {"generation_time": round(stats.generation_time, 3),
@@ -89,7 +88,6 @@ def evaluate_tasks(model: Any, tok: Any, tasks: list[Task], kind: Any, verifier:
 def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str, Any]:
     from halo_forge.bench.hardware import HardwareMonitor
     from halo_forge.generation import SamplingParams
-    from halo_forge.models import load_model
     from halo_forge.tasks import get_task_kind
     from halo_forge.train.raft import load_source_tasks
     from halo_forge.verify.registry import get_verifier
@@ -110,7 +108,7 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
     import torch
 
     torch.manual_seed(cfg.seed)
-    model, tok = load_model(cfg.model, cfg.device, cfg.dtype)
+    model, tok = kind.model_adapter().load(cfg.model, cfg.device, cfg.dtype)
     work = Path(tempfile.mkdtemp(prefix=".bench-", dir=out.parent if out.parent.exists() else None))
     start = time.monotonic()
     monitor = HardwareMonitor() if cfg.hardware_metrics else None

@@ -34,7 +34,8 @@ class SamplingParams:
 @dataclass
 class GenerationRequest:
     id: str
-    prompt_text: str  # already chat-templated by the task kind
+    prompt_text: str  # already chat-templated by the task kind (a seq2seq model: its decoder prefix)
+    media: dict[str, Any] | None = None  # {"audio": path} or {"image": path}, read by the model adapter
 
 
 @dataclass

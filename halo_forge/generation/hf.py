@@ -1,8 +1,15 @@
-"""The reference backend: transformers `generate` over left-padded batches."""
+"""The reference backend: transformers `generate` over left-padded batches.
+
+It serves every architecture: decoder-only text models by default, and speech or
+image-text models through an `inputs` hook (the model adapter turns a batch of requests
+with media into model inputs) and a `generate` function (seq2seq models sample through
+the standard `GenerationMixin.generate` with an explicit decoder prefix).
+"""
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
@@ -22,18 +29,38 @@ class _StopOnEvent(StoppingCriteria):
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
+@dataclass
+class ModelInputs:
+    """A batch ready for `generate`: keyword tensors, the width of the (left-padded) token
+    prefix that `generate` echoes back, and each row's real prompt length."""
+
+    kwargs: dict[str, Any]
+    prefix_width: int
+    prompt_tokens: list[int]
+
+
+def text_inputs(tok: Any, requests: list[GenerationRequest], device: Any) -> ModelInputs:
+    tok.padding_side = "left"
+    enc = tok([r.prompt_text for r in requests], return_tensors="pt", padding=True,
+              add_special_tokens=False).to(device)
+    return ModelInputs(dict(enc), enc["input_ids"].shape[1], enc["attention_mask"].sum(1).tolist())
+
+
 class HFEngine:
     name = "hf"
 
-    def __init__(self, model: Any, tokenizer: Any):
+    def __init__(self, model: Any, tokenizer: Any,
+                 inputs: Callable[[list[GenerationRequest]], ModelInputs] | None = None,
+                 generate: Callable[..., Any] | None = None):
         self.model = model  # the live (training) model: new weights are seen without a reload
         self.tok = tokenizer
+        self.inputs = inputs or (lambda reqs: text_inputs(self.tok, reqs, self.model.device))
+        self._generate = generate or (lambda **kw: self.model.generate(**kw))
 
     @torch.no_grad()
-    def _run_batch(self, prompts: list[str], params: SamplingParams, seed: int,
+    def _run_batch(self, requests: list[GenerationRequest], params: SamplingParams, seed: int,
                    stop_event: threading.Event | None) -> list[tuple[list[int], int, str, list[float] | None]]:
-        self.tok.padding_side = "left"
-        enc = self.tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
+        batch = self.inputs(requests)
         do_sample = params.temperature > 0
         kwargs: dict[str, Any] = dict(max_new_tokens=params.max_new_tokens, do_sample=do_sample,
                                       min_new_tokens=params.min_new_tokens or None,
@@ -52,7 +79,7 @@ class HFEngine:
         was_training = self.model.training
         self.model.eval()
         try:
-            gen = self.model.generate(**enc, **kwargs)
+            gen = self._generate(**batch.kwargs, **kwargs)
         finally:
             if was_training:
                 self.model.train()
@@ -60,7 +87,7 @@ class HFEngine:
         # Log-probabilities of the sampled tokens under the processed (temperature/top-p) distribution.
         logprobs = (self.model.compute_transition_scores(gen.sequences, gen.scores, normalize_logits=True).tolist()
                     if params.logprobs else None)
-        plen = enc["input_ids"].shape[1]
+        plen = batch.prefix_width
         results = []
         for row in range(out.shape[0]):
             ids = out[row, plen:].tolist()
@@ -71,7 +98,7 @@ class HFEngine:
             while ids and ids[-1] == self.tok.pad_token_id:
                 ids.pop()
             lp = [float(x) for x in logprobs[row][: len(ids)]] if logprobs is not None else None
-            results.append((ids, int(enc["attention_mask"][row].sum()), finish, lp))
+            results.append((ids, int(batch.prompt_tokens[row]), finish, lp))
         return results
 
     def generate(self, requests: list[GenerationRequest], params: SamplingParams, batch_size: int = 32,
@@ -83,8 +110,7 @@ class HFEngine:
                 continue
             if stop_event is not None and stop_event.is_set():
                 break
-            prompts = [it.request.prompt_text for it in batch.items]
-            outs = self._run_batch(prompts, params, params.seed * 100003 + batch.number, stop_event)
+            outs = self._run_batch([it.request for it in batch.items], params, params.seed * 100003 + batch.number, stop_event)
             if stop_event is not None and stop_event.is_set():
                 break  # a batch cut short by Ctrl-C is not kept; it is regenerated on resume
             comps = []

@@ -151,13 +151,33 @@ def _drop_gguf_quantizer(model: Any) -> None:
         del model.config.quantization_config
 
 
-def _load_dir(path: str, dtype, local_only: bool) -> tuple[Any, Any]:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+@dataclass(frozen=True)
+class Family:
+    """How a model family is loaded: its transformers auto class and its processor loader
+    (a tokenizer for text; a feature extractor or image processor plus tokenizer otherwise)."""
+
+    auto_class: str
+    load_processor: Any  # (path, local_files_only) -> processor
+
+
+def _auto_tokenizer(path: str, local_files_only: bool) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(path, local_files_only=local_files_only)
+
+
+CAUSAL = Family("AutoModelForCausalLM", _auto_tokenizer)
+
+
+def _load_dir(path: str, dtype, local_only: bool, family: Family = CAUSAL) -> tuple[Any, Any]:
+    import transformers
 
     offline = local_only or os.environ.get("HF_HUB_OFFLINE") == "1"
     try:
-        tok = AutoTokenizer.from_pretrained(path, local_files_only=offline)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, local_files_only=offline)
+        tok = family.load_processor(path, offline)
+        model = getattr(transformers, family.auto_class).from_pretrained(path, dtype=dtype, local_files_only=offline)
+    except ValueError as exc:  # the auto class does not know this architecture
+        raise ModelLoadError(f"model '{path}' cannot be loaded as {family.auto_class}: {str(exc).splitlines()[0]}") from None
     except OSError as exc:
         if offline and not os.path.isdir(path):
             raise ModelLoadError(f"model '{path}' is not in the local cache and HF_HUB_OFFLINE=1") from None
@@ -165,20 +185,28 @@ def _load_dir(path: str, dtype, local_only: bool) -> tuple[Any, Any]:
     return model, tok
 
 
-def load_model(spec: str, device: str = "auto", dtype: str = "auto", trainable_adapter: bool = False):
-    """Return (model, tokenizer) on the chosen device; tokenizer padded on the left for generation."""
+def load_model(spec: str, device: str = "auto", dtype: str = "auto", trainable_adapter: bool = False,
+               family: Family = CAUSAL):
+    """Return (model, tokenizer or processor) on the chosen device; padded on the left for generation."""
     src = resolve_model(spec)
     dev = pick_device(device)
     torch_dtype = pick_dtype(dtype, dev)
     if src.kind == "gguf":
+        if family is not CAUSAL:
+            raise ModelLoadError(f"{spec}: GGUF files hold text decoders; a {family.auto_class} model is needed here")
         model, tok = _load_gguf(src, torch_dtype)
     elif src.kind == "adapter":
         from peft import PeftModel
 
-        base, tok = load_model(src.base or "", device="cpu", dtype=dtype)
+        base, tok = load_model(src.base or "", device="cpu", dtype=dtype, family=family)
         model = PeftModel.from_pretrained(base, src.path, is_trainable=trainable_adapter)
     else:
-        model, tok = _load_dir(src.path, torch_dtype, local_only=src.kind == "dir")
+        model, tok = _load_dir(src.path, torch_dtype, local_only=src.kind == "dir", family=family)
+    if getattr(tok, "tokenizer", None) is not None:  # a processor: pad through its tokenizer
+        tok.tokenizer.padding_side = "left"
+        if tok.tokenizer.pad_token is None:
+            tok.tokenizer.pad_token = tok.tokenizer.eos_token
+        return model.to(dev), tok
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = "left"

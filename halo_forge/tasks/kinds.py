@@ -1,4 +1,8 @@
-"""Registered task kinds for text models: code, reasoning, agentic."""
+"""Registered task kinds: code, reasoning, agentic (text), audio and vision.
+
+A kind is the only place a modality is named: its prompt format, default verifier,
+default dataset and model, and the model adapter that loads, prompts and batches for it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from typing import Any, Callable
 
 from halo_forge.data.task import Task
 from halo_forge.errors import HaloForgeError
-from halo_forge.models.chat import render_chat
 
 HERMES_SYSTEM = (
     "You are a function calling AI model. You are provided with function signatures within <tools></tools> "
@@ -38,21 +41,33 @@ class TaskKind:
     default_verifier: str
     build_messages: Callable[[Task], list[dict[str, Any]]]
     default_dataset: str
+    adapter: str = "text"
+    default_model: str = "smollm2-135m-instruct"
 
-    def render_prompt(self, tokenizer: Any, task: Task) -> str:
-        return render_chat(tokenizer, self.build_messages(task), add_generation_prompt=True)
+    def model_adapter(self) -> Any:
+        from halo_forge.models.adapters import get_adapter
+
+        return get_adapter(self.adapter)
+
+    def requests(self, adapter: Any, processor: Any, tasks: list[Task]) -> list[Any]:
+        """One GenerationRequest per task (prompt text + media), in task order."""
+        return [adapter.request(processor, self.build_messages(t), t) for t in tasks]
 
 
 TASK_KINDS: dict[str, TaskKind] = {
     "code": TaskKind("code", "auto", _plain_messages, "cpp_basics"),
     "reasoning": TaskKind("reasoning", "math", _plain_messages, "gsm8k"),
     "agentic": TaskKind("agentic", "toolcall", _tool_messages, "bfcl"),
+    # audio rows name their verifier (asr transcripts, label for classification clips)
+    "audio": TaskKind("audio", "auto", _plain_messages, "speech_synth", adapter="speech",
+                      default_model="openai/whisper-tiny"),
+    "vision": TaskKind("vision", "vision", _plain_messages, "vision_synth", adapter="vision",
+                       default_model="Qwen/Qwen2-VL-2B-Instruct"),
 }
 
 
 def get_task_kind(name: str) -> TaskKind:
     if name not in TASK_KINDS:
         raise HaloForgeError(
-            f"task kind '{name}' is not available (have: {', '.join(TASK_KINDS)}); "
-            "audio and vision kinds are not implemented yet")
+            f"task kind '{name}' is not available (have: {', '.join(TASK_KINDS)})")
     return TASK_KINDS[name]

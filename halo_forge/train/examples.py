@@ -1,7 +1,9 @@
 """Turning rows into training examples with loss on completion tokens only.
 
 Shared by `sft train` and every RAFT cycle. Prompt tokens get label -100; sequences are
-padded per batch to the longest row (never to a fixed max length).
+padded per batch to the longest row (never to a fixed max length). A *batcher* (encode +
+collate) is what the trainer asks for: `TextBatcher` here, speech and image-text ones in
+the model adapters; the trainer itself never knows which modality it trains.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class Example:
     messages: list[dict[str, Any]] | None
     completion: str
     raw_prompt: str | None = None  # for `text` rows: train on the whole text
+    media: dict[str, Any] | None = None  # audio / image the prompt refers to (read by the model adapter)
 
 
 def example_from_row(row: dict[str, Any], where: str) -> Example:
@@ -52,30 +55,51 @@ def encode_example(tok: Any, ex: Example, max_len: int) -> dict[str, list[int]]:
 
 
 class ExampleDataset(torch.utils.data.Dataset):
-    def __init__(self, rows: list[dict[str, list[int]]]):
+    def __init__(self, rows: list[dict[str, Any]]):
         self.rows = rows
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, i: int) -> dict[str, list[int]]:
+    def __getitem__(self, i: int) -> dict[str, Any]:
         return self.rows[i]
 
 
-class CompletionCollator:
-    """Right-pads a batch to its own longest row; padding is masked out of attention and loss."""
+#: Token sequences padded on the right, and the value they are padded with (None: the pad id).
+SEQUENCE_PADS = {"input_ids": None, "decoder_input_ids": None, "labels": -100, "attention_mask": 0,
+                 "mm_token_type_ids": 0}
 
-    def __init__(self, pad_id: int):
-        self.pad_id = pad_id
 
-    def __call__(self, batch: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
-        width = max(len(b["input_ids"]) for b in batch)
-        ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
-        labels = torch.full((len(batch), width), -100, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
+def pad_collate(batch: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pads token sequences to the batch's longest row (padding is masked out of attention
+    and loss) and concatenates every other tensor (audio features, image patches) along dim 0."""
+    out: dict[str, torch.Tensor] = {}
+    for key in batch[0]:
+        if key in SEQUENCE_PADS:
+            fill = pad_id if SEQUENCE_PADS[key] is None else SEQUENCE_PADS[key]
+            width = max(len(b[key]) for b in batch)
+            t = torch.full((len(batch), width), fill, dtype=torch.long)
+            for i, b in enumerate(batch):
+                t[i, :len(b[key])] = torch.as_tensor(b[key], dtype=torch.long)
+            out[key] = t
+        else:
+            out[key] = torch.cat([torch.as_tensor(b[key]) for b in batch], dim=0)
+    if "input_ids" in out and "attention_mask" not in out:
+        mask = torch.zeros_like(out["input_ids"])
         for i, b in enumerate(batch):
-            n = len(b["input_ids"])
-            ids[i, :n] = torch.tensor(b["input_ids"])
-            labels[i, :n] = torch.tensor(b["labels"])
-            mask[i, :n] = 1
-        return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+            mask[i, :len(b["input_ids"])] = 1
+        out["attention_mask"] = mask
+    return out
+
+
+class TextBatcher:
+    """Chat-templated prompt + completion for decoder-only text models."""
+
+    def __init__(self, tok: Any):
+        self.tok = tok
+
+    def encode(self, ex: Example, max_len: int) -> dict[str, Any]:
+        return encode_example(self.tok, ex, max_len)
+
+    def __call__(self, batch: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        return pad_collate(batch, self.tok.pad_token_id)

@@ -59,19 +59,18 @@ def cycle_metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _load_policy(cfg: RaftConfig, run: RunDir, start: int):
+def _load_policy(cfg: RaftConfig, run: RunDir, start: int, adapter: Any):
     """The model to continue from: the base (+ fresh adapter) or the last completed cycle's weights."""
     import torch
 
-    from halo_forge.models import load_model
     from halo_forge.train.trainer import attach_lora
 
     prev = run.cycle(start - 1) / "model" if start > 1 else None
     if prev is not None and not prev.exists():
         raise ResumeError(f"cannot resume: {prev} is missing")
     if prev is not None and not cfg.lora.enabled:
-        return load_model(str(prev), cfg.device, cfg.dtype)
-    model, tok = load_model(cfg.model, cfg.device, cfg.dtype)
+        return adapter.load(str(prev), cfg.device, cfg.dtype)
+    model, tok = adapter.load(cfg.model, cfg.device, cfg.dtype)
     if not cfg.lora.enabled:
         return model, tok
     if prev is not None:
@@ -79,7 +78,7 @@ def _load_policy(cfg: RaftConfig, run: RunDir, start: int):
 
         return PeftModel.from_pretrained(model, str(prev), is_trainable=True), tok
     torch.manual_seed(cfg.seed)
-    return attach_lora(model, cfg.lora), tok
+    return attach_lora(model, cfg.lora, adapter.lora_task_type), tok
 
 
 def _save_model(model: Any, tok: Any, target: Path) -> None:
@@ -122,7 +121,7 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
     model (e.g. on a held-out split); its result is stored in the cycle's metrics."""
     import torch
 
-    from halo_forge.generation import SamplingParams, make_engine
+    from halo_forge.generation import SamplingParams
     from halo_forge.rollout import rollout
     from halo_forge.tasks import get_task_kind
     from halo_forge.train.trainer import train_on_examples
@@ -150,9 +149,11 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
         return {"cycles": cycles, "status": "complete", "output_dir": str(run.root)}
 
     torch.manual_seed(cfg.seed)
-    model, tok = _load_policy(cfg, run, start)
-    engine = make_engine(cfg.generation.engine, model, tok)
-    prompts = {t.id: kind.render_prompt(tok, t) for t in tasks}
+    adapter = kind.model_adapter()
+    model, tok = _load_policy(cfg, run, start, adapter)
+    engine = adapter.engine(cfg.generation.engine, model, tok)
+    requests = kind.requests(adapter, tok, tasks)
+    batcher = adapter.batcher(tok)
     policy = SelectionPolicy(cfg.reward_threshold, cfg.keep_top_percent, cfg.max_per_prompt, cfg.dedup,
                              cfg.drop_uniform)
     tb = _TensorBoard(run.root / "tensorboard")
@@ -166,7 +167,7 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
         meta = {"cycle": cycle, "model": f"{cfg.model}@cycle{cycle - 1}", "engine": engine.name,
                 "sampling": params.to_dict(), "verifier": vname}
         run.write_state(cycle, {"cycle": cycle, "phase": "generate"})
-        records, rstats = rollout(tasks, prompts, engine, params, cfg.generation.batch_size, verifier, cdir, meta,
+        records, rstats = rollout(tasks, requests, engine, params, cfg.generation.batch_size, verifier, cdir, meta,
                                   stop_event, cfg.verifier.workers, show_progress=_show_progress())
         if rstats.interrupted:
             status = "interrupted"
@@ -175,9 +176,10 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
         write_jsonl_atomic(cdir / "selected.jsonl", kept)
         lr = cycle_learning_rate(cfg.training.learning_rate, cycle, cfg.lr_decay, cfg.min_lr)
         run.write_state(cycle, {"cycle": cycle, "phase": "train", "kept": len(kept)})
-        examples = [Example(kind.build_messages(by_id[s["task_id"]]), s["completion"]) for s in kept]
+        examples = [Example(kind.build_messages(by_id[s["task_id"]]), s["completion"], media=by_id[s["task_id"]].media)
+                    for s in kept]
         t0 = time.monotonic()
-        outcome = train_on_examples(model, tok, examples, cfg.training, lr, str(cdir / "trainer"), seed, stop_event)
+        outcome = train_on_examples(model, batcher, examples, cfg.training, lr, str(cdir / "trainer"), seed, stop_event)
         train_time = time.monotonic() - t0
         if outcome.interrupted:
             status = "interrupted"

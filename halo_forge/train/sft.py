@@ -31,7 +31,7 @@ def load_sft_examples(cfg: SFTConfig) -> list[Example]:
     else:
         kind = get_task_kind(cfg.task)
         tasks = load_tasks(cfg.dataset or "", cfg.split)
-        rows = [Example(kind.build_messages(t), t.reference) for t in tasks if t.reference]
+        rows = [Example(kind.build_messages(t), t.reference, media=t.media) for t in tasks if t.reference]
         if not rows:
             raise DataError(f"dataset '{cfg.dataset}' split '{cfg.split}' has no reference answers to train on")
     if not rows:
@@ -42,7 +42,6 @@ def load_sft_examples(cfg: SFTConfig) -> list[Example]:
 def run_sft(cfg: SFTConfig, stop_event: threading.Event | None = None) -> dict:
     import torch
 
-    from halo_forge.models import load_model
     from halo_forge.train.trainer import attach_lora, train_on_examples
 
     random.seed(cfg.seed)
@@ -58,11 +57,12 @@ def run_sft(cfg: SFTConfig, stop_event: threading.Event | None = None) -> dict:
         n_eval = max(1, int(len(examples) * cfg.eval_fraction))
         eval_examples = [examples[i] for i in order[:n_eval]]
         examples = [examples[i] for i in order[n_eval:]]
-    model, tok = load_model(cfg.model, cfg.device, cfg.dtype, trainable_adapter=True)
+    adapter = get_task_kind(cfg.task).model_adapter()
+    model, tok = adapter.load(cfg.model, cfg.device, cfg.dtype, trainable_adapter=True)
     if cfg.lora.enabled:
-        model = attach_lora(model, cfg.lora)
+        model = attach_lora(model, cfg.lora, adapter.lora_task_type)
     start = time.monotonic()
-    outcome = train_on_examples(model, tok, examples, cfg.training, cfg.training.learning_rate,
+    outcome = train_on_examples(model, adapter.batcher(tok), examples, cfg.training, cfg.training.learning_rate,
                                 str(out / "checkpoints"), cfg.seed, stop_event, eval_examples or None,
                                 save_checkpoints=True, resume=cfg.resume,
                                 early_stopping_patience=cfg.early_stopping_patience)

@@ -18,7 +18,7 @@ import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
 from halo_forge.config.schema import LoraConfig, TrainingConfig
-from halo_forge.train.examples import CompletionCollator, Example, ExampleDataset, encode_example
+from halo_forge.train.examples import Example, ExampleDataset
 from halo_forge.train.schedule import optimizer_steps, warmup_steps
 
 log = logging.getLogger(__name__)
@@ -45,15 +45,16 @@ class TrainOutcome:
     tokens: int
 
 
-def attach_lora(model: Any, lora: LoraConfig) -> Any:
-    """Wrap in a trainable LoRA adapter (once: an adapter model is returned as is)."""
+def attach_lora(model: Any, lora: LoraConfig, task_type: str = "CAUSAL_LM") -> Any:
+    """Wrap in a trainable LoRA adapter (once: an adapter model is returned as is).
+    `task_type` comes from the model adapter (SEQ_2_SEQ_LM for speech encoder-decoders)."""
     from peft import LoraConfig as PeftLoraConfig
     from peft import PeftModel, get_peft_model
 
     if isinstance(model, PeftModel):
         return model
     cfg = PeftLoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                         target_modules=lora.target_modules, task_type="CAUSAL_LM")
+                         target_modules=lora.target_modules, task_type=task_type)
     return get_peft_model(model, cfg)
 
 
@@ -61,16 +62,17 @@ def _use_bf16(model: Any) -> bool:
     return model.device.type == "cuda" and torch.cuda.is_bf16_supported()
 
 
-def train_on_examples(model: Any, tok: Any, examples: list[Example], cfg: TrainingConfig, learning_rate: float,
+def train_on_examples(model: Any, batcher: Any, examples: list[Example], cfg: TrainingConfig, learning_rate: float,
                       output_dir: str, seed: int, stop_event: threading.Event | None = None,
                       eval_examples: list[Example] | None = None, save_checkpoints: bool = False,
                       resume: bool = False, early_stopping_patience: int | None = None) -> TrainOutcome:
-    rows = [encode_example(tok, ex, cfg.max_seq_len) for ex in examples]
+    """`batcher` (from the model adapter) encodes an Example into a row and collates rows."""
+    rows = [batcher.encode(ex, cfg.max_seq_len) for ex in examples]
     rows = [r for r in rows if any(l != -100 for l in r["labels"])]
     if not rows:
         return TrainOutcome(0, None, False, learning_rate, 0, 0)
     total = optimizer_steps(len(rows), cfg.batch_size, cfg.grad_accum, cfg.epochs, cfg.max_steps)
-    eval_rows = [encode_example(tok, ex, cfg.max_seq_len) for ex in (eval_examples or [])]
+    eval_rows = [batcher.encode(ex, cfg.max_seq_len) for ex in (eval_examples or [])]
     do_eval = bool(eval_rows)
     args = TrainingArguments(
         output_dir=output_dir,
@@ -110,12 +112,12 @@ def train_on_examples(model: Any, tok: Any, examples: list[Example], cfg: Traini
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=early_stopping_patience))
     trainer = Trainer(model=model, args=args, train_dataset=ExampleDataset(rows),
                       eval_dataset=ExampleDataset(eval_rows) if do_eval else None,
-                      data_collator=CompletionCollator(tok.pad_token_id), callbacks=callbacks)
+                      data_collator=batcher, callbacks=callbacks)
     model.train()
     result = trainer.train(resume_from_checkpoint=_last_checkpoint(output_dir) if resume else None)
     model.eval()
     interrupted = bool(stop_event is not None and stop_event.is_set())
-    tokens = sum(len(r["input_ids"]) for r in rows)
+    tokens = sum(len(r["labels"]) for r in rows)
     return TrainOutcome(trainer.state.global_step, float(result.training_loss), interrupted, learning_rate, len(rows), tokens)
 
 
