@@ -11,7 +11,7 @@ log() { [ -n "${HALO_FORGE_QUIET_BOOTSTRAP:-}" ] || echo "[bootstrap] $*" >&2; }
 declare -A NEED=(
   [bwrap]=bubblewrap [g++]=g++ [clang++]=clang [x86_64-w64-mingw32-g++]=mingw-w64
   [/usr/sbin/sshd]=openssh-server [ssh]=openssh-client [prlimit]=util-linux [setpriv]=util-linux
-  [/usr/bin/python3]=python3 [espeak-ng]=espeak-ng
+  [/usr/bin/python3]=python3 [espeak-ng]=espeak-ng [tesseract]="tesseract-ocr tesseract-ocr-eng"
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

@@ -92,8 +92,14 @@ def test_fake_gguf(run_cli, tmp_path):
 def test_not_built_commands_say_so(run_cli):
     code, _, err = run_cli("inference", "export", "--model", "x")
     assert code == 2 and err.startswith("error: not implemented yet:")
-    code, _, err = run_cli("vlm", "train")
-    assert code == 2 and "not implemented yet" in err
+
+
+
+def test_modality_commands_name_a_wrong_or_missing_model(run_cli, tmp_path):
+    code, _, err = run_cli("vlm", "train", "-o", str(tmp_path / "r"))  # default model, offline
+    assert code == 2 and "Qwen/Qwen2-VL-2B-Instruct" in err and "HF_HUB_OFFLINE" in err
+    code, _, err = run_cli("audio", "train", "--model", "smollm2-135m-instruct", "-o", str(tmp_path / "a"))
+    assert code == 2 and "GGUF files hold text decoders" in err
 
 
 def test_debug_shows_traceback(tmp_path):

@@ -73,14 +73,17 @@ def overrides(args: argparse.Namespace, *maps: dict[str, str]) -> dict[str, Any]
 
 
 def preset_task(ov: dict[str, Any], args: argparse.Namespace, task: str | None, source_keys: tuple[str, ...]) -> dict:
-    """`reasoning train` & co.: the task kind, and its default dataset when neither a config file
-    nor a data source was given on the command line."""
+    """`reasoning train` & co.: the task kind, and its default dataset and model when no config
+    file was given and the command line names none."""
     if task:
         ov.setdefault("task", task)
-        if not getattr(args, "config", None) and not any(k in ov for k in source_keys):
+        if not getattr(args, "config", None):
             from halo_forge.tasks import get_task_kind
 
-            ov["dataset"] = get_task_kind(task).default_dataset
+            kind = get_task_kind(task)
+            if not any(k in ov for k in source_keys):
+                ov["dataset"] = kind.default_dataset
+            ov.setdefault("model", kind.default_model)
     return ov
 
 

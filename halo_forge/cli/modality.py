@@ -9,7 +9,6 @@ from halo_forge.cli import benchmark as bench_cli
 from halo_forge.cli import common
 from halo_forge.cli import raft as raft_cli
 from halo_forge.cli import sft as sft_cli
-from halo_forge.errors import NotImplementedYet
 
 GROUPS = {
     "reasoning": ("reasoning", "math reasoning (GSM8K, MATH-500)"),
@@ -17,8 +16,7 @@ GROUPS = {
     "vlm": ("vision", "vision-language models"),
     "audio": ("audio", "speech recognition (Whisper)"),
 }
-NOT_BUILT = {"vision": "vision-language task kind (issue: audio and vision)",
-             "audio": "audio/ASR task kind (issue: audio and vision)"}
+AUDIO_TASKS = {"asr": "speech_synth", "classification": "speech_commands_synth"}  # --task-type -> default dataset
 
 
 def register(sub) -> None:
@@ -30,8 +28,6 @@ def register(sub) -> None:
         s.set_defaults(handler=_handler("sft", kind))
         t = g.add_parser("train", help=f"RAFT for {desc}")
         raft_cli.add_raft_flags(t)
-        if group == "audio":
-            t.add_argument("--task-type", dest="audio_task", choices=["asr", "classification"])
         t.set_defaults(handler=_handler("train", kind))
         b = g.add_parser("benchmark", help=f"benchmark for {desc}")
         bench_cli._add_run_flags(b)
@@ -39,12 +35,22 @@ def register(sub) -> None:
         b.set_defaults(handler=_handler("benchmark", kind))
         d = g.add_parser("datasets", help="list datasets of this kind")
         d.set_defaults(handler=_handler("datasets", kind))
+        if group == "audio":
+            for parser in (s, t, b):
+                parser.add_argument("--task-type", dest="audio_task", choices=sorted(AUDIO_TASKS),
+                                    help="asr (transcripts, WER reward) or classification (labelled clips)")
+
+
+def _audio_default(args, kind: str) -> None:
+    """`--task-type classification` changes which offline dataset is the default."""
+    task_type = getattr(args, "audio_task", None)
+    if kind == "audio" and task_type and not any(getattr(args, k, None) for k in ("dataset", "prompts", "data_file")):
+        args.dataset = AUDIO_TASKS[task_type]
 
 
 def _handler(action: str, kind: str):
     def run(args) -> int:
-        if kind in NOT_BUILT and action != "datasets":
-            raise NotImplementedYet(NOT_BUILT[kind])
+        _audio_default(args, kind)
         if action == "datasets":
             sft_cli.list_datasets(kind)
             return 0
@@ -54,7 +60,8 @@ def _handler(action: str, kind: str):
             return raft_cli.run_and_report(raft_cli.raft_config(args, task=kind))
         from halo_forge.bench.runner import run_benchmark
 
-        extra = common.preset_task(common.overrides(args, common.SOURCE_FLAGS), args, kind, ("dataset", "prompts"))
+        extra = common.preset_task(common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS), args, kind,
+                                   ("dataset", "prompts"))
         bench_cli.report(run_benchmark(bench_cli.bench_config(args, extra)))
         return 0
 

@@ -23,6 +23,14 @@ def media_path(media: dict[str, Any] | None, key: str, where: str) -> Path:
     return path
 
 
+def check_media(tasks: list[Any]) -> None:
+    """Fail before any model is loaded if a task points at a media file that is not there."""
+    for t in tasks:
+        for key in ("audio", "image"):
+            if t.media and key in t.media:
+                media_path(t.media, key, f"task {t.id}")
+
+
 def load_audio(path: Path, rate: int = SPEECH_RATE):
     """Mono float32 samples at `rate` Hz. Resampling uses soxr (the resampler librosa uses);
     a hand-written interpolation would alias and hurt recognition."""

@@ -32,7 +32,8 @@ class DatasetInfo:
 
 DATASETS: dict[str, DatasetInfo] = {}
 
-_SOURCE_MODULES = ("mbpp", "humaneval", "codeforces", "gsm8k", "math500", "bfcl", "cpp_basics", "speech_synth", "hub")
+_SOURCE_MODULES = ("mbpp", "humaneval", "codeforces", "gsm8k", "math500", "bfcl", "cpp_basics", "speech_synth", "vision_synth", "hub",
+                   "hub_media")
 
 
 def register_dataset(info: DatasetInfo) -> DatasetInfo:

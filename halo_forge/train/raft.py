@@ -29,9 +29,11 @@ log = logging.getLogger(__name__)
 
 
 def load_source_tasks(dataset: str | None, prompts: str | None, split: str, limit: int | None) -> list[Task]:
-    if prompts:
-        return load_task_file(prompts, limit)
-    return load_tasks(dataset or "", split, limit)
+    from halo_forge.data.media import check_media
+
+    tasks = load_task_file(prompts, limit) if prompts else load_tasks(dataset or "", split, limit)
+    check_media(tasks)
+    return tasks
 
 
 def reward_histogram(rewards: list[float], bins: int = 10) -> dict[str, int]:

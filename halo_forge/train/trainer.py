@@ -45,9 +45,9 @@ class TrainOutcome:
     tokens: int
 
 
-def attach_lora(model: Any, lora: LoraConfig, task_type: str = "CAUSAL_LM") -> Any:
+def attach_lora(model: Any, lora: LoraConfig, task_type: str | None = "CAUSAL_LM") -> Any:
     """Wrap in a trainable LoRA adapter (once: an adapter model is returned as is).
-    `task_type` comes from the model adapter (SEQ_2_SEQ_LM for speech encoder-decoders)."""
+    `task_type` comes from the model adapter."""
     from peft import LoraConfig as PeftLoraConfig
     from peft import PeftModel, get_peft_model
 

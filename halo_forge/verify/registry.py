@@ -18,6 +18,8 @@ _MODULES = (
     "halo_forge.verify.math",
     "halo_forge.verify.toolcall",
     "halo_forge.verify.asr",
+    "halo_forge.verify.label",
+    "halo_forge.verify.vision",
     "halo_forge.verify.auto",
 )
 

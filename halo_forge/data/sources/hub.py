@@ -98,7 +98,23 @@ def _load_hub(name: str, split: str) -> list[Task]:
     return [src.mapper(i, r) for i, r in enumerate(rows)]
 
 
-for _name, _src in HUB.items():
+def register_hub(name: str, src: HubSource, sft_only: bool = False) -> None:
+    HUB[name] = src
+    register_dataset(
+        DatasetInfo(
+            name=name,
+            description=f"{src.hub_id} (hub: needs network + `datasets`)",
+            kind=src.kind,
+            splits=src.splits,
+            loader=lambda split, _n=name: _load_hub(_n, split),
+            source=f"hub: {src.hub_id}",
+            offline=False,
+            sft_only=sft_only,
+        )
+    )
+
+
+for _name, _src in list(HUB.items()):
     register_dataset(
         DatasetInfo(
             name=_name,

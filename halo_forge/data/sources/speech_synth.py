@@ -1,7 +1,10 @@
-"""Offline speech with known transcripts: sentences spoken by espeak-ng (Debian).
+"""Offline speech with known transcripts and labels, spoken by espeak-ng (Debian).
 
-The audio is synthesised on first use into $HALO_FORGE_CACHE/speech (cheap: ~80 ms a clip) and
-the task carries the path in `media.audio` and the transcript in its `asr` verifier spec.
+`speech_synth`: bundled sentences (ASR; the transcript in the `asr` verifier spec).
+`speech_commands_synth`: ten command words in several voices, rates and pitches
+(classification; the word in a `label` verifier spec with the ten choices).
+Audio is synthesised on first use into $HALO_FORGE_CACHE/speech (~80 ms a clip); a task
+carries the path in `media.audio`.
 """
 
 from __future__ import annotations
@@ -24,16 +27,21 @@ def _cache() -> Path:
     return Path(os.environ.get("HALO_FORGE_CACHE", Path.home() / ".cache" / "halo_forge")) / "speech"
 
 
-def synthesize(text: str) -> Path:
+COMMANDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
+VARIANTS = (("en-us", 150, 50), ("en", 130, 40), ("en-us", 180, 65), ("en", 165, 55), ("en-us", 120, 35))
+
+
+def synthesize(text: str, voice: str = VOICE, rate: int = RATE, pitch: int = 50) -> Path:
     exe = shutil.which("espeak-ng")
     if exe is None:
-        raise DataError("dataset 'speech_synth' needs espeak-ng (Debian package espeak-ng)")
-    out = _cache() / f"{hashlib.sha256(f'{VOICE}|{RATE}|{text}'.encode()).hexdigest()[:16]}.wav"
+        raise DataError("speech datasets need espeak-ng (Debian package espeak-ng)")
+    key = f"{voice}|{rate}|{text}" if pitch == 50 else f"{voice}|{rate}|{pitch}|{text}"
+    out = _cache() / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.wav"
     if not out.is_file():
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(f".tmp{os.getpid()}.wav")
-        subprocess.run([exe, "-v", VOICE, "-s", str(RATE), "-w", str(tmp), text], check=True, capture_output=True,
-                       timeout=60)
+        subprocess.run([exe, "-v", voice, "-s", str(rate), "-p", str(pitch), "-w", str(tmp), text], check=True,
+                       capture_output=True, timeout=60)
         os.replace(tmp, out)
     return out
 
@@ -49,6 +57,31 @@ def load(split: str) -> list[Task]:
                           meta={"source": "speech_synth", "category": "asr"}))
     return tasks
 
+
+def load_commands(split: str) -> list[Task]:
+    """Variant 4 of each word is the test split (a voice/rate/pitch never heard in training)."""
+    tasks = []
+    for v, (voice, rate, pitch) in enumerate(VARIANTS):
+        if (split == "test") != (v == len(VARIANTS) - 1):
+            continue
+        for word in COMMANDS:
+            tasks.append(Task(id=f"speech_commands_synth/{word}/{v}", prompt="Which command word is spoken?",
+                              media={"audio": str(synthesize(word, voice, rate, pitch))}, reference=word,
+                              verifier={"type": "label", "label": word, "choices": list(COMMANDS)},
+                              meta={"source": "speech_commands_synth", "category": word}))
+    return tasks
+
+
+register_dataset(
+    DatasetInfo(
+        name="speech_commands_synth",
+        description="10 command words x 5 espeak-ng voices/rates/pitches (offline audio classification; 40 train / 10 test)",
+        kind="audio",
+        splits=("train", "test"),
+        loader=load_commands,
+        source="generated: espeak-ng",
+    )
+)
 
 register_dataset(
     DatasetInfo(

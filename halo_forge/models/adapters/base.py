@@ -16,8 +16,8 @@ from halo_forge.generation.base import GenerationRequest
 
 class ModelAdapter:
     name: ClassVar[str] = ""
-    #: the PEFT task type LoRA wraps the model with
-    lora_task_type: ClassVar[str] = "CAUSAL_LM"
+    #: the PEFT task type LoRA wraps the model with (None: the plain PeftModel)
+    lora_task_type: ClassVar[str | None] = "CAUSAL_LM"
 
     def load(self, spec: str, device: str = "auto", dtype: str = "auto",
              trainable_adapter: bool = False) -> tuple[Any, Any]:

@@ -77,7 +77,9 @@ class SpeechBatcher:
 
 class SpeechAdapter(ModelAdapter):
     name = "speech"
-    lora_task_type = "SEQ_2_SEQ_LM"
+    # PEFT's SEQ_2_SEQ_LM wrapper forwards `input_ids`, which Whisper does not take; the
+    # plain PeftModel passes our batch (input_features, decoder_input_ids) through untouched.
+    lora_task_type = None
 
     def __init__(self, language: str = "en"):
         self.language = language
