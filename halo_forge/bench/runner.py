@@ -24,6 +24,8 @@ from halo_forge.data.task import Task
 log = logging.getLogger(__name__)
 
 CODE_STAGES = {"compile", "run", "test", "timeout"}
+#: per-sample scores some verifiers report beside the reward, averaged in the summary
+DETAIL_METRICS = ("wer", "perception", "reasoning", "output")
 SUITES = {  # held-out splits only
     "humaneval": ("humaneval", "test", "code"),
     "mbpp": ("mbpp", "test", "code"),
@@ -33,6 +35,15 @@ SUITES = {  # held-out splits only
     "cpp_basics": ("cpp_basics", "test", "code"),
     "codeforces_cpp": ("codeforces_cpp", "test", "code"),
 }
+
+
+def _detail_means(records: list[dict[str, Any]]) -> dict[str, float]:
+    out = {}
+    for key in DETAIL_METRICS:
+        vals = [r["details"][key] for r in records if isinstance((r.get("details") or {}).get(key), (int, float))]
+        if vals:
+            out[f"mean_{key}"] = sum(vals) / len(vals)
+    return out
 
 
 def summarize(records: list[dict[str, Any]], ks: list[int], n: int) -> dict[str, Any]:
@@ -61,6 +72,7 @@ def summarize(records: list[dict[str, Any]], ks: list[int], n: int) -> dict[str,
         "pass_at_k": mean_pass_at_k(counts, ks),
         "pass_at_1_ci95": [lo, hi],
         "mean_reward": sum(rewards) / len(rewards) if rewards else None,
+        **_detail_means(records),
         "by_category": dict(cats),
         "errors": len(errors),
         "error_examples": [r["error"] for r in errors[:5]],

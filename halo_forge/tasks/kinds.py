@@ -60,7 +60,7 @@ TASK_KINDS: dict[str, TaskKind] = {
     "agentic": TaskKind("agentic", "toolcall", _tool_messages, "bfcl"),
     # audio rows name their verifier (asr transcripts, label for classification clips)
     "audio": TaskKind("audio", "auto", _plain_messages, "speech_synth", adapter="speech",
-                      default_model="openai/whisper-tiny"),
+                      default_model="whisper-base"),
     "vision": TaskKind("vision", "vision", _plain_messages, "vision_synth", adapter="vision",
                        default_model="Qwen/Qwen2-VL-2B-Instruct"),
 }

@@ -11,7 +11,7 @@ from halo_forge.data.task import Task
 PROMPT = "{question}\nSolve step by step, then give the final answer on the last line as '#### <number>'."
 
 
-def _read(split: str) -> list[dict]:
+def read_split(split: str) -> list[dict]:
     base = ASSETS / "gsm8k"
     path = base / ("train.jsonl.gz" if split == "train" else "test.jsonl")
     opener = gzip.open if path.suffix == ".gz" else open
@@ -21,7 +21,7 @@ def _read(split: str) -> list[dict]:
 
 def load(split: str) -> list[Task]:
     tasks = []
-    for i, row in enumerate(_read(split)):
+    for i, row in enumerate(read_split(split)):
         solution, _, final = row["answer"].rpartition("####")
         answer = final.strip().replace(",", "")
         tasks.append(

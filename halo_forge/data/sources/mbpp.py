@@ -14,6 +14,7 @@ from halo_forge.data.registry import ASSETS, DatasetInfo, register_dataset
 from halo_forge.data.task import Task
 
 SPLITS = {"prompt": (1, 10), "test": (11, 510), "validation": (511, 600), "train": (601, 974)}
+POOLS = {"nontest": ("prompt", "validation", "train")}  # every task outside the test ids (a training pool)
 
 PROMPT = (
     "You are an expert Python programmer, and here is your task: {text}\n"
@@ -58,8 +59,8 @@ def mbpp_task(row: dict) -> Task:
 
 
 def load(split: str) -> list[Task]:
-    lo, hi = SPLITS[split]
-    return [mbpp_task(r) for r in _rows() if lo <= r["task_id"] <= hi]
+    ranges = [SPLITS[s] for s in POOLS.get(split, (split,))]
+    return [mbpp_task(r) for r in _rows() if any(lo <= r["task_id"] <= hi for lo, hi in ranges)]
 
 
 register_dataset(
@@ -67,7 +68,7 @@ register_dataset(
         name="mbpp",
         description="Sanitized MBPP: 427 Python problems with asserts (CC-BY-4.0)",
         kind="code",
-        splits=tuple(SPLITS),
+        splits=(*SPLITS, *POOLS),
         loader=load,
         source="bundled: google-research mbpp sanitized",
     )

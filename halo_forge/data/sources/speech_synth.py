@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -71,6 +72,52 @@ def load_commands(split: str) -> list[Task]:
                               meta={"source": "speech_commands_synth", "category": word}))
     return tasks
 
+
+SENTENCE = re.compile(r"^[A-Z][A-Za-z' ,]+[.]$")
+SENTENCE_LIMITS = {"train": 2000, "test": 200}
+
+
+def _gsm8k_sentences(split: str) -> list[str]:
+    """Plain-word sentences (6-14 words, no digits or symbols) from GSM8K questions of the same
+    split, so that spoken text and its transcript agree with no number normalisation."""
+    from halo_forge.data.sources.gsm8k import read_split
+
+    seen: dict[str, None] = {}
+    for row in read_split(split):
+        for sent in re.split(r"(?<=[.])\s+", row["question"]):
+            if SENTENCE.match(sent) and 6 <= len(sent.split()) <= 14:
+                seen.setdefault(sent, None)
+    return list(seen)
+
+
+def load_sentences(split: str) -> list[Task]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    sentences = _gsm8k_sentences(split)
+    if split == "train":  # no test sentence is heard in training
+        held_out = set(_gsm8k_sentences("test"))
+        sentences = [s for s in sentences if s not in held_out]
+    sentences = sentences[: SENTENCE_LIMITS[split]]
+    voices = [VARIANTS[i % len(VARIANTS)] for i in range(len(sentences))]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:  # espeak-ng is one process a clip
+        paths = list(pool.map(lambda a: synthesize(a[0], *a[1]), zip(sentences, voices)))
+    return [Task(id=f"speech_sentences/{split}/{i}", prompt="Transcribe the audio.", media={"audio": str(path)},
+                 reference=text, verifier={"type": "asr", "reference": text},
+                 meta={"source": "speech_sentences", "category": voices[i][0]})
+            for i, (text, path) in enumerate(zip(sentences, paths))]
+
+
+register_dataset(
+    DatasetInfo(
+        name="speech_sentences",
+        description="plain sentences from GSM8K questions spoken by espeak-ng in 5 voices/rates "
+                    "(offline ASR; up to 2000 train from GSM8K train / 200 test from GSM8K test)",
+        kind="audio",
+        splits=("train", "test"),
+        loader=load_sentences,
+        source="generated: espeak-ng reading sentences of the bundled GSM8K (MIT)",
+    )
+)
 
 register_dataset(
     DatasetInfo(

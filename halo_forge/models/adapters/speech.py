@@ -85,9 +85,11 @@ class SpeechAdapter(ModelAdapter):
         self.language = language
 
     def load(self, spec, device="auto", dtype="auto", trainable_adapter=False):
+        from halo_forge.models.ct2_whisper import PACKAGED, packaged_whisper
         from halo_forge.models.loader import load_model
 
-        model, proc = load_model(spec, device, dtype, trainable_adapter, family=SPEECH)
+        path = str(packaged_whisper(spec)) if spec in PACKAGED else spec
+        model, proc = load_model(path, device, dtype, trainable_adapter, family=SPEECH)
         if getattr(unwrap(model), "main_input_name", "") != "input_features" or not hasattr(proc, "feature_extractor"):
             raise ModelLoadError(f"model '{spec}' is not a speech-to-text model (expects audio input_features)")
         return model, proc
