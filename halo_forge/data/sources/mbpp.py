@@ -15,6 +15,9 @@ from halo_forge.data.task import Task
 
 SPLITS = {"prompt": (1, 10), "test": (11, 510), "validation": (511, 600), "train": (601, 974)}
 POOLS = {"nontest": ("prompt", "validation", "train")}  # every task outside the test ids (a training pool)
+# Upstream duplicates of a test problem outside the test ids (benchmarks/contamination.py finds them):
+# 569 (validation) is test 104 with other quotes. Left out of training pools.
+TEST_DUPLICATES = frozenset({569})
 
 PROMPT = (
     "You are an expert Python programmer, and here is your task: {text}\n"
@@ -60,7 +63,8 @@ def mbpp_task(row: dict) -> Task:
 
 def load(split: str) -> list[Task]:
     ranges = [SPLITS[s] for s in POOLS.get(split, (split,))]
-    return [mbpp_task(r) for r in _rows() if any(lo <= r["task_id"] <= hi for lo, hi in ranges)]
+    return [mbpp_task(r) for r in _rows() if any(lo <= r["task_id"] <= hi for lo, hi in ranges)
+            and (split == "test" or r["task_id"] not in TEST_DUPLICATES)]
 
 
 register_dataset(
