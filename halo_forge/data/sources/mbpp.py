@@ -16,7 +16,8 @@ from halo_forge.data.task import Task
 SPLITS = {"prompt": (1, 10), "test": (11, 510), "validation": (511, 600), "train": (601, 974)}
 POOLS = {"nontest": ("prompt", "validation", "train")}  # every task outside the test ids (a training pool)
 # Upstream duplicates of a test problem outside the test ids (benchmarks/contamination.py finds them):
-# 569 (validation) is test 104 with other quotes. Left out of training pools.
+# 569 (validation) is test 104 with other quotes. The standard splits stay as published; the
+# training pools leave it out.
 TEST_DUPLICATES = frozenset({569})
 
 PROMPT = (
@@ -64,7 +65,7 @@ def mbpp_task(row: dict) -> Task:
 def load(split: str) -> list[Task]:
     ranges = [SPLITS[s] for s in POOLS.get(split, (split,))]
     return [mbpp_task(r) for r in _rows() if any(lo <= r["task_id"] <= hi for lo, hi in ranges)
-            and (split == "test" or r["task_id"] not in TEST_DUPLICATES)]
+            and (split not in POOLS or r["task_id"] not in TEST_DUPLICATES)]
 
 
 register_dataset(
