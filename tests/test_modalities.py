@@ -120,6 +120,26 @@ def test_vision_batcher_expands_image_tokens_and_trains_on_the_answer(tiny_qwen2
     assert torch.isfinite(loss)
 
 
+@needs_tesseract
+def test_llava_goes_through_transformers_own_processor(tmp_path):
+    from halo_forge.models.adapters.vision import HFImageTextProcessor
+    from tests.helpers import build_tiny_llava
+
+    kind = get_task_kind("vision")
+    adapter = kind.model_adapter()
+    model, proc = adapter.load(str(build_tiny_llava(tmp_path / "llava")), device="cpu")
+    assert isinstance(proc, HFImageTextProcessor)
+    tasks = load_tasks("vision_synth", "train", limit=2)
+    comps = adapter.engine("auto", model, proc).generate(kind.requests(adapter, proc, tasks),
+                                                         SamplingParams(n=2, max_new_tokens=4, temperature=1.0))
+    assert len(comps) == 4 and all(c.prompt_tokens > 4 for c in comps)  # <image> expanded to its patches
+    batcher = adapter.batcher(proc)
+    rows = [batcher.encode(Example(kind.build_messages(t), t.reference, media=t.media), 256) for t in tasks]
+    batch = batcher(rows)
+    assert batch["pixel_values"].shape == (2, 3, 28, 28)
+    assert torch.isfinite(model(**batch).loss)
+
+
 @needs_espeak
 def test_audio_sft_train_benchmark_pipeline(tiny_whisper_dir, run_cli, tmp_path):
     code, out, err = run_cli("audio", "sft", "--model", str(tiny_whisper_dir), "--limit", "4", "--no-lora",

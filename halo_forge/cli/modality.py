@@ -37,7 +37,7 @@ def register(sub) -> None:
         d.set_defaults(handler=_handler("datasets", kind))
         if group == "audio":
             for parser in (s, t, b):
-                parser.add_argument("--task-type", dest="audio_task", choices=sorted(AUDIO_TASKS),
+                parser.add_argument("--task-type", "--task", dest="audio_task", choices=sorted(AUDIO_TASKS),
                                     help="asr (transcripts, WER reward) or classification (labelled clips)")
 
 
