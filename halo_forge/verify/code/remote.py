@@ -17,7 +17,6 @@ import shlex
 import subprocess
 import tempfile
 import threading
-from pathlib import Path
 
 from halo_forge.data.task import Task
 from halo_forge.verify.base import RewardLadder, Verifier, VerifyResult
