@@ -18,15 +18,20 @@ from halo_forge.verify.sandbox import pool
 
 
 def tree_cpu(root_pid: int) -> float:
-    ticks = 0
+    """CPU seconds of root_pid and all its live descendants, each with its reaped children."""
+    stats = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(pid) == root_pid or int(fields[1]) == root_pid:
-            ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
+        stats[int(pid)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))  # ppid, utime stime cutime cstime
+    tree, grew = {root_pid}, True
+    while grew:
+        new = {p for p, (pp, _) in stats.items() if pp in tree} - tree
+        tree |= new
+        grew = bool(new)
+    return sum(stats[p][1] for p in tree if p in stats) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:

@@ -4,7 +4,8 @@ This file is copied verbatim into the sandbox (stdlib only, no halo_forge import
 imported by the judge for `encode`/`decode`, so both sides speak the same codec.
 
 Inside the sandbox it loads the candidate program, then answers call requests from the
-judge: {"fn": name, "args": [...]} -> {"ok": value} | {"exc": type, "msg": text}.
+judge: {"fn": name, "args": [...]} -> {"ok": value} | {"exc": type, "msg": text}, or a batch
+{"batch": [[name, args], ...]} answered with one such line per call, up to the first exception.
 The judge never sends expected answers; it compares outside. Values cross as tagged JSON
 of exact builtin types only (a subclass of int with a rigged __eq__ is refused), so no
 object the candidate made can take part in the comparison.
@@ -125,18 +126,32 @@ def _serve():
     for line in proto_in:
         try:
             req = json.loads(line)
-            fn = ns.get(req["fn"])
-            if not callable(fn):
-                reply({"exc": "NameError", "msg": "name %r is not defined" % req["fn"]})
-                continue
-            args = [decode(a) for a in req["args"]]
-            result = fn(*args)
-            reply({"ok": encode(result)})
-        except BaseException as exc:
-            try:
-                reply({"exc": type(exc).__name__, "msg": str(exc)[:300]})
-            except BaseException:
-                return
+            batch = req["batch"] if "batch" in req else [[req["fn"], req["args"]]]
+        except BaseException:
+            reply({"exc": "ValueError", "msg": "malformed request"})
+            continue
+        for fn_name, raw_args in batch:  # a batch stops at its first exception, as the test would
+            if not _answer(ns, fn_name, raw_args, reply):
+                break
+
+
+def _answer(ns, fn_name, raw_args, reply):
+    """One call, one reply line; False when it raised."""
+    try:
+        fn = ns.get(fn_name)
+        if not callable(fn):
+            reply({"exc": "NameError", "msg": "name %r is not defined" % fn_name})
+            return False
+        args = [decode(a) for a in raw_args]
+        result = fn(*args)
+        reply({"ok": encode(result)})
+        return True
+    except BaseException as exc:
+        try:
+            reply({"exc": type(exc).__name__, "msg": str(exc)[:300]})
+        except BaseException:
+            os._exit(1)
+        return False
 
 
 if __name__ == "__main__":

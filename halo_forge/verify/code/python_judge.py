@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import shutil
+from collections import deque
 from pathlib import Path
 
 from halo_forge.verify.code import harness_py
@@ -82,6 +83,8 @@ class CandidateProcess:
             )
         self.load_error: str | None = None
         self.calls = 0
+        self.predicted_calls = 0  # calls answered from a batch sent ahead
+        self.predicted: deque[bytes] = deque()  # requests sent ahead whose answers are still unread
         first = self._read()
         if first is None and isinstance(self.session, PooledSession) and not self.session.z.alive():
             # The warm worker itself died: that says nothing about the candidate, so run it again
@@ -110,16 +113,44 @@ class CandidateProcess:
             return None
         return msg if isinstance(msg, dict) else None
 
+    def prefetch(self, calls) -> None:
+        """Send calls the test code is known to make (see prefetch.py) in one batch; their
+        answers are read one by one as the test code makes those calls."""
+        if self.load_error or not calls:
+            return
+        requests = [[name, [harness_py.encode(a) for a in args]] for name, args in calls]
+        if self.session.send(json.dumps({"batch": requests}).encode()):
+            self.predicted.extend(json.dumps(r).encode() for r in requests)
+
+    def _drain_predicted(self) -> None:
+        """The test code left the predicted path: read the answers still in flight, then go live."""
+        while self.predicted:
+            self.predicted.popleft()
+            msg = self._read()
+            if msg is None or "ok" not in msg:
+                self.predicted.clear()  # the batch stopped there (exception, death or timeout)
+
     def call(self, name: str, args: tuple):
         if self.load_error:
             raise CandidateDied(self.load_error)
         self.calls += 1
-        req = json.dumps({"fn": name, "args": [harness_py.encode(a) for a in args]}).encode()
-        if not self.session.send(req):
-            raise CandidateDied("candidate process is gone")
+        request = [name, [harness_py.encode(a) for a in args]]
+        if self.predicted and self.predicted[0] == json.dumps(request).encode():
+            self.predicted.popleft()
+            self.predicted_calls += 1
+        else:
+            self._drain_predicted()
+            if not self.session.send(json.dumps({"fn": request[0], "args": request[1]}).encode()):
+                raise CandidateDied("candidate process is gone")
         msg = self._read()
         if msg is None:
             raise CandidateDied("timeout" if self.session.timed_out else "candidate process died")
+        if "ok" not in msg:
+            self.predicted.clear()  # the harness ends a batch at its first exception
+        return self._result(msg)
+
+    @staticmethod
+    def _result(msg: dict):
         if "ok" in msg:
             try:
                 return harness_py.decode(msg["ok"])

@@ -13,6 +13,7 @@ import functools
 
 from halo_forge.data.task import Task
 from halo_forge.verify.base import RewardLadder, Verifier, VerifyResult
+from halo_forge.verify.code.prefetch import plan_check, plan_tests
 from halo_forge.verify.code.python_judge import CandidateDied, CandidateProcess, RemoteFunction, sandbox_python
 from halo_forge.verify.extract import extract_code, humaneval_program
 from halo_forge.verify.registry import register_verifier
@@ -39,7 +40,7 @@ class _PythonTestVerifier(Verifier):
             return f"{type(exc).__name__}: {exc}"
 
     def _run_tests(self, program: str, tests: list[str], prelude: str, names: list[str], slot: int,
-                   partial: bool) -> VerifyResult:
+                   partial: bool, predicted=None) -> VerifyResult:
         """Run test snippets (trusted) against the sandboxed candidate; count passes."""
         ladder = RewardLadder.from_options(self.options)
         syntax = self._syntax_ok(program)
@@ -53,6 +54,7 @@ class _PythonTestVerifier(Verifier):
                 stage = "timeout" if cand.timed_out else "run"
                 return VerifyResult(0.0, False, stage, {**base, "message": cand.load_error,
                                                         "stderr": cand.session.stderr_tail(500)})
+            cand.prefetch(plan_tests(tuple(tests), tuple(names)) if predicted is None else predicted)
             ns: dict[str, Any] = {"__name__": "__judge__"}
             exec(_compiled(prelude, "<prelude>"), ns)
             for name in names:
@@ -71,7 +73,8 @@ class _PythonTestVerifier(Verifier):
                     failures.append(f"test {i}: {type(exc).__name__}: {str(exc)[:200]}")
                 if failures and not partial:
                     break
-            details = {**base, "tests_passed": passed, "failures": failures[:5], "calls": cand.calls}
+            details = {**base, "tests_passed": passed, "failures": failures[:5], "calls": cand.calls,
+                       "predicted_calls": cand.predicted_calls}
             if cand.timed_out:
                 return VerifyResult(0.0, False, "timeout", details)
         ok = passed == len(tests) and not failures
@@ -93,7 +96,8 @@ class HumanEvalVerifier(_PythonTestVerifier):
         program = humaneval_program(prompt, completion, entry)
         # The prompt (trusted) provides helper functions the tests may call, e.g. encode_cyclic.
         prelude = prompt + "\n    pass\n" + spec["test"]
-        return self._run_tests(program, [f"check({entry})"], prelude, [entry], slot, partial=False)
+        return self._run_tests(program, [f"check({entry})"], prelude, [entry], slot, partial=False,
+                               predicted=plan_check(spec["test"], entry))
 
 
 @register_verifier

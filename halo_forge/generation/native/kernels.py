@@ -1,0 +1,176 @@
+"""Triton kernels for the native engine's decode step on GPUs: attention and top-p sampling.
+
+Why hand-written (profile of a batch-512 SmolLM2 step on an H100, docs/performance.md):
+- attention was 41% of the step. SDPA pads each grouped-query block (3 heads) to a full tile,
+  needs a boolean mask tensor per step, reads every slot's cache up to the span bucket, and the
+  new key/value go into the cache by two separate index_put kernels. `decode_attention` is one
+  kernel per (slot, kv head): it writes the new key/value into the cache, reads only the slot's
+  own positions, and serves the whole query group from one read of the keys.
+- top-p was a full 16-bit radix sort of 512 x 49,152 logits plus a cumulative sum (20%).
+  `top_p_sample` finds the nucleus without sorting: the nucleus is every token whose logit is
+  at least a threshold, and that threshold is found by a 16-way search over the logits' ordered
+  bit patterns (4 passes for bfloat16 logits, 8 for float32; each pass weighs 16 thresholds), then one inverse-CDF draw over the
+  kept tokens in vocabulary order. Exact categorical sampling from the same renormalised nucleus
+  as HF's (tokens tied with the last one in are all kept: the set does not depend on an order).
+
+Only imported where Triton and a GPU exist; everything else uses the PyTorch path in
+decoder.py / sampling.py.
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def _decode_attention(q_ptr, kn_ptr, vn_ptr, k_cache, v_cache, pos_ptr, out_ptr, span, scale,
+                      s_slot, s_head, s_pos,
+                      N_HEADS: tl.constexpr, N_KV: tl.constexpr, REP: tl.constexpr, REP_PAD: tl.constexpr,
+                      D: tl.constexpr, BLOCK_N: tl.constexpr, IEEE: tl.constexpr):
+    b = tl.program_id(0)
+    h = tl.program_id(1)
+    pos = tl.load(pos_ptr + b)
+    rows = tl.arange(0, REP_PAD)
+    dims = tl.arange(0, D)
+    live = rows < REP
+    q = tl.load(q_ptr + b * N_HEADS * D + (h * REP + rows)[:, None] * D + dims[None, :], mask=live[:, None], other=0.0)
+    kn = tl.load(kn_ptr + (b * N_KV + h) * D + dims)
+    vn = tl.load(vn_ptr + (b * N_KV + h) * D + dims)
+    k_base = k_cache + b * s_slot + h * s_head
+    v_base = v_cache + b * s_slot + h * s_head
+    tl.store(k_base + pos * s_pos + dims, kn)
+    tl.store(v_base + pos * s_pos + dims, vn)
+    # Earlier positions come from the cache; the new one from registers (no read-after-write).
+    n_ctx = tl.minimum(pos, span)
+    m = tl.full([REP_PAD], float("-inf"), tl.float32)
+    denom = tl.zeros([REP_PAD], tl.float32)
+    acc = tl.zeros([REP_PAD, D], tl.float32)
+    for start in range(0, n_ctx, BLOCK_N):
+        cols = start + tl.arange(0, BLOCK_N)
+        inside = cols < n_ctx
+        k = tl.load(k_base + cols[:, None] * s_pos + dims[None, :], mask=inside[:, None], other=0.0)
+        if IEEE:
+            s = tl.dot(q, tl.trans(k), input_precision="ieee") * scale
+        else:
+            s = tl.dot(q, tl.trans(k)) * scale
+        s = tl.where(inside[None, :], s, float("-inf"))
+        m_new = tl.maximum(m, tl.max(s, 1))
+        alpha = tl.exp(m - m_new)
+        p = tl.exp(s - m_new[:, None])
+        denom = denom * alpha + tl.sum(p, 1)
+        v = tl.load(v_base + cols[:, None] * s_pos + dims[None, :], mask=inside[:, None], other=0.0)
+        if IEEE:
+            acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v, input_precision="ieee")
+        else:
+            acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
+        m = m_new
+    s_new = tl.sum(q.to(tl.float32) * kn.to(tl.float32)[None, :], 1) * scale
+    m_new = tl.maximum(m, s_new)
+    alpha = tl.exp(m - m_new)
+    p_new = tl.exp(s_new - m_new)
+    denom = denom * alpha + p_new
+    acc = acc * alpha[:, None] + p_new[:, None] * vn.to(tl.float32)[None, :]
+    out = acc / denom[:, None]
+    tl.store(out_ptr + b * N_HEADS * D + (h * REP + rows)[:, None] * D + dims[None, :],
+             out.to(out_ptr.dtype.element_ty), mask=live[:, None])
+
+
+def decode_attention(q: torch.Tensor, k_new: torch.Tensor, v_new: torch.Tensor, k_cache: torch.Tensor,
+                     v_cache: torch.Tensor, pos: torch.Tensor, span: int) -> torch.Tensor:
+    """q [B, H, D]; k_new/v_new [B, KV, D] written at `pos` [B] of k_cache/v_cache [B, KV, L, D]
+    (slot b = row b). Attends to positions < min(pos, span) and the new one. Returns [B, H, D]."""
+    B, H, D = q.shape
+    KV = k_new.shape[1]
+    rep = H // KV
+    out = torch.empty_like(q)
+    _decode_attention[(B, KV)](
+        q, k_new, v_new, k_cache, v_cache, pos, out, span, D ** -0.5,
+        k_cache.stride(0), k_cache.stride(1), k_cache.stride(2),
+        N_HEADS=H, N_KV=KV, REP=rep, REP_PAD=max(16, triton.next_power_of_2(rep)), D=D, BLOCK_N=64,
+        IEEE=q.dtype == torch.float32, num_warps=4, num_stages=2)
+    return out
+
+
+@triton.jit
+def _ordered_key(x):
+    """float32 -> int32 with the same order (sign-magnitude to two's complement)."""
+    bits = x.to(tl.int32, bitcast=True)
+    return tl.where(bits < 0, bits ^ 0x7FFFFFFF, bits)
+
+
+@triton.jit
+def _top_p_sample(logits_ptr, stride, u_ptr, tok_ptr, lp_ptr, V, inv_temp, top_p,
+                  BLOCK: tl.constexpr, SHIFT: tl.constexpr, PASSES: tl.constexpr):
+    row = tl.program_id(0)
+    base = logits_ptr + row * stride
+    offs = tl.arange(0, BLOCK)
+    # pass 1: the largest logit (softmax shift) and the key range
+    mx = tl.full([BLOCK], float("-inf"), tl.float32)
+    for start in range(0, V, BLOCK):
+        x = tl.load(base + start + offs, mask=start + offs < V, other=float("-inf")).to(tl.float32)
+        mx = tl.maximum(mx, x)
+    top = tl.max(mx, 0)
+    # pass 2: the normaliser
+    z = tl.zeros([BLOCK], tl.float32)
+    for start in range(0, V, BLOCK):
+        x = tl.load(base + start + offs, mask=start + offs < V, other=float("-inf")).to(tl.float32)
+        z += tl.exp((x - top) * inv_temp)
+    bound = top_p * tl.sum(z, 0)
+    # Find the smallest key k* with mass(key > k*) <= top_p * Z, 4 bits a pass: each pass weighs
+    # 16 candidate prefixes at once. Keys are shifted right by SHIFT (16 for bfloat16 logits,
+    # whose low 16 float32 bits are zero), so 32 - SHIFT bits are resolved.
+    # t* = the smallest key t with mass(key >= t) <= bound lies in (lo, lo + 16 * width]; each
+    # pass narrows that range 16-fold. The nucleus is then every token with key >= t* - 1.
+    lo = tl.full([], -(1 << (31 - SHIFT)), tl.int64)  # below every key (int64: no overflow at the top end)
+    digits = tl.arange(0, 16).to(tl.int64)
+    for level in tl.static_range(PASSES):
+        width = tl.full([], 1, tl.int64) << (4 * (PASSES - 1 - level))
+        ends = lo + (digits + 1) * width  # the top end of each of the 16 sub-ranges
+        mass = tl.zeros([16], tl.float32)
+        for start in range(0, V, BLOCK):
+            x = tl.load(base + start + offs, mask=start + offs < V, other=float("-inf")).to(tl.float32)
+            key = (_ordered_key(x) >> SHIFT).to(tl.int64)
+            p = tl.exp((x - top) * inv_temp)
+            mass += tl.sum(tl.where(key[:, None] >= ends[None, :], p[:, None], 0.0), 0)
+        first = tl.min(tl.where(mass <= bound, digits, 15), 0)  # the first sub-range whose end qualifies
+        lo = lo + first * width
+    keep_from = lo  # = t* - 1
+    # last passes: kept mass, then the inverse-CDF draw in vocabulary order
+    kept = tl.zeros([BLOCK], tl.float32)
+    for start in range(0, V, BLOCK):
+        x = tl.load(base + start + offs, mask=start + offs < V, other=float("-inf")).to(tl.float32)
+        p = tl.exp((x - top) * inv_temp)
+        kept += tl.where((_ordered_key(x) >> SHIFT).to(tl.int64) >= keep_from, p, 0.0)
+    kept_mass = tl.sum(kept, 0)
+    target = tl.load(u_ptr + row) * kept_mass
+    run = tl.zeros([], tl.float32)
+    choice = tl.zeros([], tl.int32) - 1
+    last = tl.zeros([], tl.int32)
+    for start in range(0, V, BLOCK):
+        x = tl.load(base + start + offs, mask=start + offs < V, other=float("-inf")).to(tl.float32)
+        inside = (_ordered_key(x) >> SHIFT).to(tl.int64) >= keep_from
+        p = tl.where(inside, tl.exp((x - top) * inv_temp), 0.0)
+        cum = run + tl.cumsum(p, 0)
+        hit = inside & (cum > target)
+        first_hit = tl.min(tl.where(hit, start + offs, V), 0)
+        choice = tl.where((choice < 0) & (first_hit < V), first_hit, choice)
+        last = tl.maximum(last, tl.max(tl.where(inside, start + offs, 0), 0))
+        run = run + tl.sum(p, 0)
+    choice = tl.where(choice < 0, last, choice)  # rounding left target past the end: the last kept token
+    tl.store(tok_ptr + row, choice.to(tl.int64))
+    x_c = tl.load(base + choice).to(tl.float32)
+    tl.store(lp_ptr + row, (x_c - top) * inv_temp - tl.log(kept_mass))
+
+
+def top_p_sample(logits: torch.Tensor, u: torch.Tensor, temperature: float, top_p: float):
+    """Tokens [B] drawn from the temperature-scaled top-p nucleus of logits [B, V] with one
+    uniform per row u [B], and their log-probabilities under the renormalised nucleus."""
+    B, V = logits.shape
+    tokens = torch.empty(B, dtype=torch.long, device=logits.device)
+    logprobs = torch.empty(B, dtype=torch.float32, device=logits.device)
+    shift = 16 if logits.dtype == torch.bfloat16 else 0
+    _top_p_sample[(B,)](logits, logits.stride(0), u.float().contiguous(), tokens, logprobs, V, 1.0 / temperature,
+                        top_p, BLOCK=1024, SHIFT=shift, PASSES=(32 - shift) // 4, num_warps=8)
+    return tokens, logprobs
