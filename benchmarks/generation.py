@@ -55,13 +55,13 @@ def run_hf(model, tok, texts, new, cache):
     return (out.shape[1] - enc["input_ids"].shape[1]) * out.shape[0] / dt
 
 
-def run_native(model, tok, texts, new, n=1, graphs=None, top_p=0.95):
+def run_native(model, tok, texts, new, n=1, graphs=None, top_p=0.95, kernels=None):
     """Second of two identical calls: the first builds the cache and captures the CUDA graphs
     (reported separately as set-up time)."""
     from halo_forge.generation import GenerationRequest, SamplingParams
     from halo_forge.generation.native import NativeEngine
 
-    eng = NativeEngine(model, tok, max_batch=len(texts) * n, cuda_graphs=graphs)
+    eng = NativeEngine(model, tok, max_batch=len(texts) * n, cuda_graphs=graphs, kernels=kernels)
     reqs = [GenerationRequest(f"p{i}", t) for i, t in enumerate(texts)]
     params = SamplingParams(n=n, temperature=0.7, top_p=top_p, max_new_tokens=new, min_new_tokens=new)
     times = []
@@ -97,6 +97,8 @@ def main() -> None:
     ap.add_argument("--random-weights", action="store_true")
     ap.add_argument("--ceiling", default="64x512", help="batch x length of the forward-pass ceiling run")
     ap.add_argument("--quick", action="store_true", help="tiny sizes, a smoke test on CPU")
+    ap.add_argument("--engines", default="hf dynamic,hf static,native,native (PyTorch kernels)",
+                    help="comma-separated subset of the per-batch rows")
     args = ap.parse_args()
     if args.quick:
         args.batches, args.prompt_len, args.new_tokens, args.dtype = "4", 16, 8, "float32"
@@ -106,7 +108,10 @@ def main() -> None:
         texts = prompts(tok, b, args.prompt_len)
         for name, fn in (("hf dynamic", lambda: run_hf(model, tok, texts, args.new_tokens, "dynamic")),
                          ("hf static", lambda: run_hf(model, tok, texts, args.new_tokens, "static")),
-                         ("native", lambda: run_native(model, tok, texts, args.new_tokens))):
+                         ("native", lambda: run_native(model, tok, texts, args.new_tokens)),
+                         ("native (PyTorch kernels)", lambda: run_native(model, tok, texts, args.new_tokens, kernels=False))):
+            if name not in args.engines.split(","):
+                continue
             try:
                 value = fn()
                 extra = {"setup_s": value[1]} if isinstance(value, tuple) else {}

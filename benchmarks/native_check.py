@@ -21,6 +21,59 @@ PROMPTS = ["What is 2+2?", "Write a haiku about rain.", "List three colors.", "E
            "Give me a C++ hello world.", "Count from 1 to 10."]
 
 
+def nucleus(logits: torch.Tensor, temperature: float, top_p: float):
+    """Reference: probabilities and the top-p set (a token is in when the mass strictly above it <= top_p)."""
+    p = (logits.float() / temperature).softmax(-1)
+    s, _ = p.sort(-1, descending=True)
+    cs = s.cumsum(-1)
+    greater = torch.searchsorted(-s.contiguous(), -p.contiguous(), right=False)
+    above = torch.where(greater > 0, cs.gather(-1, (greater - 1).clamp(min=0)), torch.zeros_like(p))
+    return p, above <= top_p + 1e-6
+
+
+def check_kernels(report) -> None:
+    """The Triton kernels against plain PyTorch references, on the GPU."""
+    from halo_forge.generation.native.decoder import load_kernels
+
+    K = load_kernels(torch.device("cuda"))
+    if K is None:
+        report("triton kernels present", False)
+        return
+    torch.manual_seed(0)
+    for dtype in (torch.float32, torch.bfloat16):
+        B, H, KV, D, L = 64, 9, 3, 64, 512
+        q, kn, vn = (torch.randn(B, n, D, device="cuda", dtype=dtype) for n in (H, KV, KV))
+        kc, vc = (torch.randn(B, KV, L, D, device="cuda", dtype=dtype) for _ in range(2))
+        pos = torch.randint(0, L, (B,), device="cuda")
+        kc2, vc2 = kc.clone(), vc.clone()
+        out = K.decode_attention(q, kn, vn, kc2, vc2, pos, L)
+        rows = torch.arange(B, device="cuda")
+        kc[rows, :, pos], vc[rows, :, pos] = kn, vn
+        visible = (torch.arange(L, device="cuda")[None] <= pos[:, None])[:, None, None, :]
+        ref = torch.nn.functional.scaled_dot_product_attention(
+            q.float()[:, :, None], kc.float().repeat_interleave(H // KV, 1), vc.float().repeat_interleave(H // KV, 1),
+            attn_mask=visible)[:, :, 0]
+        err = (out.float() - ref).abs().max().item()
+        report(f"decode attention {dtype}", err < (1e-4 if dtype == torch.float32 else 3e-2) and torch.equal(kc, kc2),
+               max_err=err)
+        logits = (torch.randn(8, 49152, device="cuda") * 2.5).to(dtype)
+        logits[0, :50] += 9  # a peaked row
+        draws = 4096
+        u = (torch.arange(draws, device="cuda", dtype=torch.float64) + 0.5) / draws  # a stratified grid of uniforms
+        tok, lp = K.top_p_sample(logits.repeat_interleave(draws, 0), u.repeat(8), 0.7, 0.9)
+        p, keep = nucleus(logits, 0.7, 0.9)
+        inside = keep.gather(1, tok.view(8, draws)).all().item()
+        freq = torch.zeros_like(p).scatter_add_(1, tok.view(8, draws), torch.ones(8, draws, device="cuda")) / draws
+        target = torch.where(keep, p, 0.0)
+        target = target / target.sum(-1, keepdim=True)
+        # Inverse CDF in vocabulary order over a stratified grid of uniforms: the empirical CDF is
+        # within 1/draws of the nucleus's CDF everywhere, if and only if the draw is exact.
+        ks = (freq.cumsum(-1) - target.cumsum(-1)).abs().max().item()
+        lp_err = (lp.view(8, draws) - target.gather(1, tok.view(8, draws)).log()).abs().max().item()
+        report(f"top-p kernel {dtype}", inside and ks < 2.0 / draws + 1e-4 and lp_err < 1e-3, cdf_distance=ks,
+               logprob_err=lp_err)
+
+
 def main() -> None:
     from halo_forge.generation import GenerationRequest, SamplingParams, make_engine
     from halo_forge.generation.native import NativeEngine
@@ -37,6 +90,7 @@ def main() -> None:
         ok &= bool(passed)
         print(json.dumps({"check": name, "passed": bool(passed), **extra}), flush=True)
 
+    check_kernels(report)
     model, tok = load_model(args.model, device="cuda", dtype="float32")
     reqs = [GenerationRequest(f"r{i}", render_chat(tok, [{"role": "user", "content": p}])) for i, p in enumerate(PROMPTS)]
     greedy = SamplingParams(n=1, temperature=0, max_new_tokens=args.tokens)

@@ -13,12 +13,29 @@ group of query heads as a short query block), so keys are never repeated.
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from halo_forge.generation.native.weights import DecoderWeights
+
+log = logging.getLogger(__name__)
+
+
+def load_kernels(device: torch.device) -> Any:
+    """The Triton decode kernels (kernels.py) on CUDA/ROCm GPUs where Triton imports, else None.
+    HALO_FORGE_NATIVE_KERNELS=0 turns them off (the PyTorch path, for comparison)."""
+    if device.type != "cuda" or os.environ.get("HALO_FORGE_NATIVE_KERNELS") == "0":
+        return None
+    try:
+        from halo_forge.generation.native import kernels
+    except ImportError as exc:  # no Triton in this install: the PyTorch path still works
+        log.info("native engine: Triton kernels unavailable (%s)", exc)
+        return None
+    return kernels
 
 
 def base_model(model: Any) -> Any:
@@ -76,7 +93,7 @@ def finish(h, o, o_w, o_b, ln_w, eps: float, gate_up_w, down_w, down_b):
 
 
 class LlamaDecoder:
-    def __init__(self, model: Any):
+    def __init__(self, model: Any, kernels: bool | None = None):
         self.lm = base_model(model)
         cfg = self.lm.config
         self.n_layers = len(self.lm.model.layers)
@@ -85,6 +102,7 @@ class LlamaDecoder:
         self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
         p = next(self.lm.parameters())
         self.device, self.dtype = p.device, p.dtype
+        self.kernels = load_kernels(self.device) if kernels is not False else None
         with torch.no_grad():
             self.w = DecoderWeights(self.lm)
         self.compiled: tuple | None = None
@@ -143,25 +161,42 @@ class LlamaDecoder:
         when None (the CUDA-graph path: a view, no gather). Attends to positions < span that are
         <= the row's own position. Returns logits [B, vocab]."""
         B = ids.shape[0]
-        rows = torch.arange(B, device=ids.device) if slots is None else slots
         h = self.lm.model.embed_tokens(ids[:, None])
         cos, sin = self._rotary(h, pos[:, None])
-        rep = self.n_heads // self.n_kv
-        visible = torch.arange(span, device=ids.device)[None, :] <= pos[:, None]
-        visible = visible.repeat_interleave(self.n_kv, 0)[:, None, None, :]  # [B * KV, 1, 1, span]
-        kv_shape = (B * self.n_kv, 1, span, self.head_dim)
         proj_fn, finish_fn = self.compiled if (self.compiled and slots is None) else (None, None)
+        if self.kernels is not None and slots is None:
+            attend = self._attend_kernel
+        else:
+            attend = self._attend_sdpa(B, pos, slots, span)
         for li in range(self.n_layers):
             q, k, v = self._project(li, h, cos, sin, proj_fn)  # q [B, 1, H, D], k/v [B, 1, KV, D]
-            cache = self.cache[li]
-            cache[0][rows, :, pos] = k[:, 0].to(self.dtype)
-            cache[1][rows, :, pos] = v[:, 0].to(self.dtype)
-            keys = cache[0][:, :, :span] if slots is None else cache[0][slots, :, :span]
-            vals = cache[1][:, :, :span] if slots is None else cache[1][slots, :, :span]
-            o = F.scaled_dot_product_attention(q.reshape(B * self.n_kv, 1, rep, self.head_dim),
-                                               keys.reshape(kv_shape), vals.reshape(kv_shape), attn_mask=visible)
+            o = attend(li, q[:, 0], k[:, 0].to(self.dtype), v[:, 0].to(self.dtype), pos, span)
             h = self._finish(li, h, o.reshape(B, 1, self.n_heads * self.head_dim), finish_fn)
         return self.lm.lm_head(_rms(h, self.lm.model.norm))[:, 0]
+
+    def _attend_kernel(self, li, q, k, v, pos, span):
+        """Every slot in order: one Triton kernel writes k/v into the cache and attends."""
+        cache = self.cache[li]
+        return self.kernels.decode_attention(q, k, v, cache[0], cache[1], pos, span)
+
+    def _attend_sdpa(self, B: int, pos: torch.Tensor, slots: torch.Tensor | None, span: int):
+        """PyTorch path: index_put the new k/v, SDPA over the span with a per-row mask."""
+        rows = torch.arange(B, device=pos.device) if slots is None else slots
+        rep = self.n_heads // self.n_kv
+        visible = torch.arange(span, device=pos.device)[None, :] <= pos[:, None]
+        visible = visible.repeat_interleave(self.n_kv, 0)[:, None, None, :]  # [B * KV, 1, 1, span]
+        kv_shape = (B * self.n_kv, 1, span, self.head_dim)
+
+        def attend(li, q, k, v, pos, span):
+            cache = self.cache[li]
+            cache[0][rows, :, pos] = k
+            cache[1][rows, :, pos] = v
+            keys = cache[0][:, :, :span] if slots is None else cache[0][slots, :, :span]
+            vals = cache[1][:, :, :span] if slots is None else cache[1][slots, :, :span]
+            return F.scaled_dot_product_attention(q.reshape(B * self.n_kv, 1, rep, self.head_dim),
+                                                  keys.reshape(kv_shape), vals.reshape(kv_shape), attn_mask=visible)
+
+        return attend
 
     def copy_prefix(self, src: int, dst: torch.Tensor, length: int) -> None:
         """Share a prefilled prompt: copy slot src's first `length` positions into slots dst."""

@@ -58,10 +58,11 @@ class NativeEngine:
     name = "native"
 
     def __init__(self, model: Any, tokenizer: Any, max_batch: int = 512, max_len: int | None = None,
-                 cuda_graphs: bool | None = None, compile: bool | None = None):
+                 cuda_graphs: bool | None = None, compile: bool | None = None, kernels: bool | None = None):
         self.model = model
         self.tok = tokenizer
-        self.dec = LlamaDecoder(model)
+        self.kernels = kernels  # Triton decode kernels on GPUs (None = where available, False = off)
+        self.dec = LlamaDecoder(model, kernels)
         self.max_batch = max_batch
         self.max_len = max_len
         self.graphs = self.dec.device.type == "cuda" if cuda_graphs is None else cuda_graphs
@@ -90,7 +91,7 @@ class NativeEngine:
         self.model.eval()
         p = next(self.model.parameters())
         if (p.device, p.dtype) != (self.dec.device, self.dec.dtype):  # the model was moved or cast
-            self.dec, self._state = LlamaDecoder(self.model), None
+            self.dec, self._state = LlamaDecoder(self.model, self.kernels), None
         self.dec.w.refresh()
         try:
             t0 = time.perf_counter()

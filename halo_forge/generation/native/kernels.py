@@ -9,7 +9,8 @@ Why hand-written (profile of a batch-512 SmolLM2 step on an H100, docs/performan
 - top-p was a full 16-bit radix sort of 512 x 49,152 logits plus a cumulative sum (20%).
   `top_p_sample` finds the nucleus without sorting: the nucleus is every token whose logit is
   at least a threshold, and that threshold is found by a 16-way search over the logits' ordered
-  bit patterns (4 passes for bfloat16 logits, 8 for float32; each pass weighs 16 thresholds), then one inverse-CDF draw over the
+  bit patterns (4 passes for bfloat16 logits, 8 for float32; each pass weighs 16 thresholds;
+  one more pass for max and normaliser, one for the draw), then one inverse-CDF draw over the
   kept tokens in vocabulary order. Exact categorical sampling from the same renormalised nucleus
   as HF's (tokens tied with the last one in are all kept: the set does not depend on an order).
 
@@ -26,7 +27,7 @@ import triton.language as tl
 
 @triton.jit
 def _decode_attention(q_ptr, kn_ptr, vn_ptr, k_cache, v_cache, pos_ptr, out_ptr, span, scale,
-                      s_slot, s_head, s_pos,
+                      s_q, s_kn, s_vn, s_slot, s_head, s_pos,
                       N_HEADS: tl.constexpr, N_KV: tl.constexpr, REP: tl.constexpr, REP_PAD: tl.constexpr,
                       D: tl.constexpr, BLOCK_N: tl.constexpr, IEEE: tl.constexpr):
     b = tl.program_id(0)
@@ -35,9 +36,9 @@ def _decode_attention(q_ptr, kn_ptr, vn_ptr, k_cache, v_cache, pos_ptr, out_ptr,
     rows = tl.arange(0, REP_PAD)
     dims = tl.arange(0, D)
     live = rows < REP
-    q = tl.load(q_ptr + b * N_HEADS * D + (h * REP + rows)[:, None] * D + dims[None, :], mask=live[:, None], other=0.0)
-    kn = tl.load(kn_ptr + (b * N_KV + h) * D + dims)
-    vn = tl.load(vn_ptr + (b * N_KV + h) * D + dims)
+    q = tl.load(q_ptr + b * s_q + (h * REP + rows)[:, None] * D + dims[None, :], mask=live[:, None], other=0.0)
+    kn = tl.load(kn_ptr + b * s_kn + h * D + dims)
+    vn = tl.load(vn_ptr + b * s_vn + h * D + dims)
     k_base = k_cache + b * s_slot + h * s_head
     v_base = v_cache + b * s_slot + h * s_head
     tl.store(k_base + pos * s_pos + dims, kn)
@@ -84,9 +85,10 @@ def decode_attention(q: torch.Tensor, k_new: torch.Tensor, v_new: torch.Tensor, 
     B, H, D = q.shape
     KV = k_new.shape[1]
     rep = H // KV
-    out = torch.empty_like(q)
+    q, k_new, v_new = (t if t.stride(-1) == 1 and t.stride(-2) == D else t.contiguous() for t in (q, k_new, v_new))
+    out = torch.empty((B, H, D), dtype=q.dtype, device=q.device)
     _decode_attention[(B, KV)](
-        q, k_new, v_new, k_cache, v_cache, pos, out, span, D ** -0.5,
+        q, k_new, v_new, k_cache, v_cache, pos, out, span, D ** -0.5, q.stride(0), k_new.stride(0), v_new.stride(0),
         k_cache.stride(0), k_cache.stride(1), k_cache.stride(2),
         N_HEADS=H, N_KV=KV, REP=rep, REP_PAD=max(16, triton.next_power_of_2(rep)), D=D, BLOCK_N=64,
         IEEE=q.dtype == torch.float32, num_warps=4, num_stages=2)
@@ -94,74 +96,85 @@ def decode_attention(q: torch.Tensor, k_new: torch.Tensor, v_new: torch.Tensor, 
 
 
 @triton.jit
-def _ordered_key(x):
-    """float32 -> int32 with the same order (sign-magnitude to two's complement)."""
+def _ordered_key(x, SHIFT: tl.constexpr, KEY: tl.constexpr):
+    """float32 -> integer with the same order (sign-magnitude to two's complement), shifted
+    right by SHIFT (16 for bfloat16 values, whose low 16 float32 bits are zero)."""
     bits = x.to(tl.int32, bitcast=True)
-    return tl.where(bits < 0, bits ^ 0x7FFFFFFF, bits)
+    return (tl.where(bits < 0, bits ^ 0x7FFFFFFF, bits) >> SHIFT).to(KEY)
+
+
+@triton.jit
+def _load_row(base, start, offs, V):
+    return tl.load(base + start + offs, mask=start + offs < V, other=float("-inf")).to(tl.float32)
 
 
 @triton.jit
 def _top_p_sample(logits_ptr, stride, u_ptr, tok_ptr, lp_ptr, V, inv_temp, top_p,
-                  BLOCK: tl.constexpr, SHIFT: tl.constexpr, PASSES: tl.constexpr):
+                  BLOCK: tl.constexpr, SEARCH_BLOCK: tl.constexpr, SHIFT: tl.constexpr, PASSES: tl.constexpr,
+                  KEY: tl.constexpr):
     row = tl.program_id(0)
     base = logits_ptr + row * stride
     offs = tl.arange(0, BLOCK)
-    # pass 1: the largest logit (softmax shift) and the key range
-    mx = tl.full([BLOCK], float("-inf"), tl.float32)
-    for start in range(0, V, BLOCK):
-        x = tl.load(base + start + offs, mask=start + offs < V, other=float("-inf")).to(tl.float32)
-        mx = tl.maximum(mx, x)
-    top = tl.max(mx, 0)
-    # pass 2: the normaliser
+    # Loops accumulate per lane and reduce once at the end: a reduction inside a loop is a
+    # cross-warp barrier every iteration, which is what made a first version slow.
+    # pass 1: the largest logit and the normaliser together (online softmax, per lane)
+    m = tl.full([BLOCK], float("-inf"), tl.float32)
     z = tl.zeros([BLOCK], tl.float32)
     for start in range(0, V, BLOCK):
-        x = tl.load(base + start + offs, mask=start + offs < V, other=float("-inf")).to(tl.float32)
-        z += tl.exp((x - top) * inv_temp)
-    bound = top_p * tl.sum(z, 0)
-    # Find the smallest key k* with mass(key > k*) <= top_p * Z, 4 bits a pass: each pass weighs
-    # 16 candidate prefixes at once. Keys are shifted right by SHIFT (16 for bfloat16 logits,
-    # whose low 16 float32 bits are zero), so 32 - SHIFT bits are resolved.
+        x = _load_row(base, start, offs, V)
+        m_new = tl.maximum(m, x)
+        z = tl.where(m_new > float("-inf"), z * tl.exp((m - m_new) * inv_temp) + tl.exp((x - m_new) * inv_temp), 0.0)
+        m = m_new
+    top = tl.max(m, 0)
+    total = tl.sum(tl.where(m > float("-inf"), z * tl.exp((m - top) * inv_temp), 0.0), 0)
+    bound = top_p * total
     # t* = the smallest key t with mass(key >= t) <= bound lies in (lo, lo + 16 * width]; each
-    # pass narrows that range 16-fold. The nucleus is then every token with key >= t* - 1.
-    lo = tl.full([], -(1 << (31 - SHIFT)), tl.int64)  # below every key (int64: no overflow at the top end)
-    digits = tl.arange(0, 16).to(tl.int64)
+    # pass weighs 16 thresholds at once and narrows that range 16-fold. The nucleus is then
+    # every token with key >= t* - 1. KEY is int64 for float32 logits (no overflow at the top end).
+    lo = tl.full([], -(1 << (31 - SHIFT)), KEY)  # at or below every key
+    mass_lo = total  # mass(key >= lo): at the end, the nucleus's own mass
+    digits = tl.arange(0, 16).to(KEY)
+    soffs = tl.arange(0, SEARCH_BLOCK)
     for level in tl.static_range(PASSES):
-        width = tl.full([], 1, tl.int64) << (4 * (PASSES - 1 - level))
+        width = tl.full([], 1, KEY) << (4 * (PASSES - 1 - level))
         ends = lo + (digits + 1) * width  # the top end of each of the 16 sub-ranges
-        mass = tl.zeros([16], tl.float32)
-        for start in range(0, V, BLOCK):
-            x = tl.load(base + start + offs, mask=start + offs < V, other=float("-inf")).to(tl.float32)
-            key = (_ordered_key(x) >> SHIFT).to(tl.int64)
+        acc = tl.zeros([SEARCH_BLOCK, 16], tl.float32)
+        for start in range(0, V, SEARCH_BLOCK):
+            x = _load_row(base, start, soffs, V)
             p = tl.exp((x - top) * inv_temp)
-            mass += tl.sum(tl.where(key[:, None] >= ends[None, :], p[:, None], 0.0), 0)
+            acc += tl.where(_ordered_key(x, SHIFT, KEY)[:, None] >= ends[None, :], p[:, None], 0.0)
+        mass = tl.sum(acc, 0)
         first = tl.min(tl.where(mass <= bound, digits, 15), 0)  # the first sub-range whose end qualifies
+        mass_lo = tl.where(first > 0, tl.sum(tl.where(digits == first - 1, mass, 0.0), 0), mass_lo)
         lo = lo + first * width
     keep_from = lo  # = t* - 1
-    # last passes: kept mass, then the inverse-CDF draw in vocabulary order
-    kept = tl.zeros([BLOCK], tl.float32)
-    for start in range(0, V, BLOCK):
-        x = tl.load(base + start + offs, mask=start + offs < V, other=float("-inf")).to(tl.float32)
-        p = tl.exp((x - top) * inv_temp)
-        kept += tl.where((_ordered_key(x) >> SHIFT).to(tl.int64) >= keep_from, p, 0.0)
-    kept_mass = tl.sum(kept, 0)
-    target = tl.load(u_ptr + row) * kept_mass
+    # last passes: find the block where the kept mass crosses u x mass, then the token inside it
+    target = tl.load(u_ptr + row) * mass_lo
     run = tl.zeros([], tl.float32)
-    choice = tl.zeros([], tl.int32) - 1
-    last = tl.zeros([], tl.int32)
+    hit_start = tl.zeros([], tl.int32) - 1
+    hit_before = tl.zeros([], tl.float32)
+    last_start = tl.zeros([], tl.int32)
+    last_before = tl.zeros([], tl.float32)
     for start in range(0, V, BLOCK):
-        x = tl.load(base + start + offs, mask=start + offs < V, other=float("-inf")).to(tl.float32)
-        inside = (_ordered_key(x) >> SHIFT).to(tl.int64) >= keep_from
-        p = tl.where(inside, tl.exp((x - top) * inv_temp), 0.0)
-        cum = run + tl.cumsum(p, 0)
-        hit = inside & (cum > target)
-        first_hit = tl.min(tl.where(hit, start + offs, V), 0)
-        choice = tl.where((choice < 0) & (first_hit < V), first_hit, choice)
-        last = tl.maximum(last, tl.max(tl.where(inside, start + offs, 0), 0))
-        run = run + tl.sum(p, 0)
-    choice = tl.where(choice < 0, last, choice)  # rounding left target past the end: the last kept token
+        x = _load_row(base, start, offs, V)
+        mass_b = tl.sum(tl.where(_ordered_key(x, SHIFT, KEY) >= keep_from, tl.exp((x - top) * inv_temp), 0.0), 0)
+        found = (hit_start < 0) & (run + mass_b > target)
+        hit_start = tl.where(found, start, hit_start)
+        hit_before = tl.where(found, run, hit_before)
+        last_start = tl.where(mass_b > 0, start, last_start)
+        last_before = tl.where(mass_b > 0, run, last_before)
+        run += mass_b
+    missed = hit_start < 0  # rounding left the target past the end: the last kept token
+    hit_start = tl.where(missed, last_start, hit_start)
+    hit_before = tl.where(missed, last_before, hit_before)
+    x = _load_row(base, hit_start, offs, V)
+    inside = _ordered_key(x, SHIFT, KEY) >= keep_from
+    cum = hit_before + tl.cumsum(tl.where(inside, tl.exp((x - top) * inv_temp), 0.0), 0)
+    choice = tl.min(tl.where(inside & (cum > target), hit_start + offs, V), 0)
+    choice = tl.where(choice >= V, tl.max(tl.where(inside, hit_start + offs, -1), 0), choice)
     tl.store(tok_ptr + row, choice.to(tl.int64))
-    x_c = tl.load(base + choice).to(tl.float32)
-    tl.store(lp_ptr + row, (x_c - top) * inv_temp - tl.log(kept_mass))
+    x_c = tl.load(logits_ptr + row * stride + choice).to(tl.float32)
+    tl.store(lp_ptr + row, (x_c - top) * inv_temp - tl.log(mass_lo))
 
 
 def top_p_sample(logits: torch.Tensor, u: torch.Tensor, temperature: float, top_p: float):
@@ -170,7 +183,8 @@ def top_p_sample(logits: torch.Tensor, u: torch.Tensor, temperature: float, top_
     B, V = logits.shape
     tokens = torch.empty(B, dtype=torch.long, device=logits.device)
     logprobs = torch.empty(B, dtype=torch.float32, device=logits.device)
-    shift = 16 if logits.dtype == torch.bfloat16 else 0
+    half = logits.dtype == torch.bfloat16
     _top_p_sample[(B,)](logits, logits.stride(0), u.float().contiguous(), tokens, logprobs, V, 1.0 / temperature,
-                        top_p, BLOCK=1024, SHIFT=shift, PASSES=(32 - shift) // 4, num_warps=8)
+                        top_p, BLOCK=2048, SEARCH_BLOCK=256, SHIFT=16 if half else 0, PASSES=4 if half else 8,
+                        KEY=tl.int32 if half else tl.int64, num_warps=8)
     return tokens, logprobs

@@ -56,7 +56,7 @@ class SlotState:
             young = generated < self.params.min_new_tokens
             logits = logits.clone()
             logits[:, self.eos] = torch.where(young, float("-inf"), logits[:, self.eos])
-        return pick_tokens(logits, self.params, step_keys(keys, generated), self.params.logprobs)
+        return pick_tokens(logits, self.params, step_keys(keys, generated), self.params.logprobs, self.dec.kernels)
 
     def advance(self, slots: torch.Tensor | None, span: int) -> None:
         """One decode step for `slots` (all when None): sample, feed the token back, move on."""
