@@ -8,8 +8,8 @@ Why hand-written (profile of a batch-512 SmolLM2 step on an H100, docs/performan
   own positions, and serves the whole query group from one read of the keys.
 - top-p was a full 16-bit radix sort of 512 x 49,152 logits plus a cumulative sum (20%).
   `top_p_sample` finds the nucleus without sorting: the nucleus is every token whose logit is
-  at least a threshold, and that threshold is found by a 16-way search over the logits' ordered
-  bit patterns (4 passes for bfloat16 logits, 8 for float32; each pass weighs 16 thresholds;
+  at least a threshold, and that threshold is found by a 4-way search over the logits' ordered
+  bit patterns (8 passes for bfloat16 logits, 16 for float32; each pass weighs 3 thresholds;
   one more pass for max and normaliser, one for the draw), then one inverse-CDF draw over the
   kept tokens in vocabulary order. Exact categorical sampling from the same renormalised nucleus
   as HF's (tokens tied with the last one in are all kept: the set does not depend on an order).
@@ -78,8 +78,11 @@ def _decode_attention(q_ptr, kn_ptr, vn_ptr, k_cache, v_cache, pos_ptr, out_ptr,
              out.to(out_ptr.dtype.element_ty), mask=live[:, None])
 
 
+ATTENTION_CONFIG = dict(BLOCK_N=64, num_warps=4, num_stages=2)
+
+
 def decode_attention(q: torch.Tensor, k_new: torch.Tensor, v_new: torch.Tensor, k_cache: torch.Tensor,
-                     v_cache: torch.Tensor, pos: torch.Tensor, span: int) -> torch.Tensor:
+                     v_cache: torch.Tensor, pos: torch.Tensor, span: int, config: dict | None = None) -> torch.Tensor:
     """q [B, H, D]; k_new/v_new [B, KV, D] written at `pos` [B] of k_cache/v_cache [B, KV, L, D]
     (slot b = row b). Attends to positions < min(pos, span) and the new one. Returns [B, H, D]."""
     B, H, D = q.shape
@@ -87,11 +90,12 @@ def decode_attention(q: torch.Tensor, k_new: torch.Tensor, v_new: torch.Tensor, 
     rep = H // KV
     q, k_new, v_new = (t if t.stride(-1) == 1 and t.stride(-2) == D else t.contiguous() for t in (q, k_new, v_new))
     out = torch.empty((B, H, D), dtype=q.dtype, device=q.device)
+    cfg = config or ATTENTION_CONFIG
     _decode_attention[(B, KV)](
         q, k_new, v_new, k_cache, v_cache, pos, out, span, D ** -0.5, q.stride(0), k_new.stride(0), v_new.stride(0),
         k_cache.stride(0), k_cache.stride(1), k_cache.stride(2),
-        N_HEADS=H, N_KV=KV, REP=rep, REP_PAD=max(16, triton.next_power_of_2(rep)), D=D, BLOCK_N=64,
-        IEEE=q.dtype == torch.float32, num_warps=4, num_stages=2)
+        N_HEADS=H, N_KV=KV, REP=rep, REP_PAD=max(16, triton.next_power_of_2(rep)), D=D,
+        IEEE=q.dtype == torch.float32, **cfg)
     return out
 
 
@@ -110,8 +114,8 @@ def _load_row(base, start, offs, V):
 
 @triton.jit
 def _top_p_sample(logits_ptr, stride, u_ptr, tok_ptr, lp_ptr, V, inv_temp, top_p,
-                  BLOCK: tl.constexpr, SEARCH_BLOCK: tl.constexpr, SHIFT: tl.constexpr, PASSES: tl.constexpr,
-                  KEY: tl.constexpr):
+                  BLOCK: tl.constexpr, SHIFT: tl.constexpr, PASSES: tl.constexpr,
+                  KEY: tl.constexpr, STAGES: tl.constexpr):
     row = tl.program_id(0)
     base = logits_ptr + row * stride
     offs = tl.arange(0, BLOCK)
@@ -120,7 +124,7 @@ def _top_p_sample(logits_ptr, stride, u_ptr, tok_ptr, lp_ptr, V, inv_temp, top_p
     # pass 1: the largest logit and the normaliser together (online softmax, per lane)
     m = tl.full([BLOCK], float("-inf"), tl.float32)
     z = tl.zeros([BLOCK], tl.float32)
-    for start in range(0, V, BLOCK):
+    for start in tl.range(0, V, BLOCK, num_stages=STAGES):
         x = _load_row(base, start, offs, V)
         m_new = tl.maximum(m, x)
         z = tl.where(m_new > float("-inf"), z * tl.exp((m - m_new) * inv_temp) + tl.exp((x - m_new) * inv_temp), 0.0)
@@ -128,24 +132,31 @@ def _top_p_sample(logits_ptr, stride, u_ptr, tok_ptr, lp_ptr, V, inv_temp, top_p
     top = tl.max(m, 0)
     total = tl.sum(tl.where(m > float("-inf"), z * tl.exp((m - top) * inv_temp), 0.0), 0)
     bound = top_p * total
-    # t* = the smallest key t with mass(key >= t) <= bound lies in (lo, lo + 16 * width]; each
-    # pass weighs 16 thresholds at once and narrows that range 16-fold. The nucleus is then
-    # every token with key >= t* - 1. KEY is int64 for float32 logits (no overflow at the top end).
+    # t* = the smallest key t with mass(key >= t) <= bound lies in (lo, lo + 4 * width]; each
+    # pass weighs the three inner thresholds at once and narrows that range 4-fold. The nucleus
+    # is then every token with key >= t* - 1. Three 1-D accumulators, not a [block, k] tile:
+    # broadcasting a block against k thresholds made Triton shuffle layouts every iteration.
+    # KEY is int64 for float32 logits (no overflow at the top end).
     lo = tl.full([], -(1 << (31 - SHIFT)), KEY)  # at or below every key
     mass_lo = total  # mass(key >= lo): at the end, the nucleus's own mass
-    digits = tl.arange(0, 16).to(KEY)
-    soffs = tl.arange(0, SEARCH_BLOCK)
     for level in tl.static_range(PASSES):
-        width = tl.full([], 1, KEY) << (4 * (PASSES - 1 - level))
-        ends = lo + (digits + 1) * width  # the top end of each of the 16 sub-ranges
-        acc = tl.zeros([SEARCH_BLOCK, 16], tl.float32)
-        for start in range(0, V, SEARCH_BLOCK):
-            x = _load_row(base, start, soffs, V)
+        width = tl.full([], 1, KEY) << (2 * (PASSES - 1 - level))
+        acc1 = tl.zeros([BLOCK], tl.float32)
+        acc2 = tl.zeros([BLOCK], tl.float32)
+        acc3 = tl.zeros([BLOCK], tl.float32)
+        for start in tl.range(0, V, BLOCK, num_stages=STAGES):
+            x = _load_row(base, start, offs, V)
+            key = _ordered_key(x, SHIFT, KEY)
             p = tl.exp((x - top) * inv_temp)
-            acc += tl.where(_ordered_key(x, SHIFT, KEY)[:, None] >= ends[None, :], p[:, None], 0.0)
-        mass = tl.sum(acc, 0)
-        first = tl.min(tl.where(mass <= bound, digits, 15), 0)  # the first sub-range whose end qualifies
-        mass_lo = tl.where(first > 0, tl.sum(tl.where(digits == first - 1, mass, 0.0), 0), mass_lo)
+            acc1 += tl.where(key >= lo + width, p, 0.0)
+            acc2 += tl.where(key >= lo + 2 * width, p, 0.0)
+            acc3 += tl.where(key >= lo + 3 * width, p, 0.0)
+        m1 = tl.sum(acc1, 0)
+        m2 = tl.sum(acc2, 0)
+        m3 = tl.sum(acc3, 0)
+        # the first quarter whose top end qualifies (the top end of the last one always does)
+        first = tl.where(m1 <= bound, 0, tl.where(m2 <= bound, 1, tl.where(m3 <= bound, 2, 3)))
+        mass_lo = tl.where(first == 1, m1, tl.where(first == 2, m2, tl.where(first == 3, m3, mass_lo)))
         lo = lo + first * width
     keep_from = lo  # = t* - 1
     # last passes: find the block where the kept mass crosses u x mass, then the token inside it
@@ -155,7 +166,7 @@ def _top_p_sample(logits_ptr, stride, u_ptr, tok_ptr, lp_ptr, V, inv_temp, top_p
     hit_before = tl.zeros([], tl.float32)
     last_start = tl.zeros([], tl.int32)
     last_before = tl.zeros([], tl.float32)
-    for start in range(0, V, BLOCK):
+    for start in tl.range(0, V, BLOCK, num_stages=STAGES):
         x = _load_row(base, start, offs, V)
         mass_b = tl.sum(tl.where(_ordered_key(x, SHIFT, KEY) >= keep_from, tl.exp((x - top) * inv_temp), 0.0), 0)
         found = (hit_start < 0) & (run + mass_b > target)
@@ -177,14 +188,19 @@ def _top_p_sample(logits_ptr, stride, u_ptr, tok_ptr, lp_ptr, V, inv_temp, top_p
     tl.store(lp_ptr + row, (x_c - top) * inv_temp - tl.log(mass_lo))
 
 
-def top_p_sample(logits: torch.Tensor, u: torch.Tensor, temperature: float, top_p: float):
-    """Tokens [B] drawn from the temperature-scaled top-p nucleus of logits [B, V] with one
-    uniform per row u [B], and their log-probabilities under the renormalised nucleus."""
+TOP_P_CONFIG = dict(BLOCK=2048, STAGES=1, num_warps=8)
+
+
+def top_p_sample(logits: torch.Tensor, u: torch.Tensor, temperature: float, top_p: float, config: dict | None = None):
+    """Tokens [B] drawn from the temperature-scaled top-p nucleus of logits [B, V] (the whole
+    vocabulary when top_p >= 1) with one uniform per row u [B], and their log-probabilities
+    under the renormalised nucleus."""
     B, V = logits.shape
     tokens = torch.empty(B, dtype=torch.long, device=logits.device)
     logprobs = torch.empty(B, dtype=torch.float32, device=logits.device)
     half = logits.dtype == torch.bfloat16
+    passes = 0 if top_p >= 1.0 else 8 if half else 16  # top_p = 1: no search, every token is kept
     _top_p_sample[(B,)](logits, logits.stride(0), u.float().contiguous(), tokens, logprobs, V, 1.0 / temperature,
-                        top_p, BLOCK=2048, SEARCH_BLOCK=256, SHIFT=16 if half else 0, PASSES=4 if half else 8,
-                        KEY=tl.int32 if half else tl.int64, num_warps=8)
+                        top_p, SHIFT=16 if half else 0, PASSES=passes, KEY=tl.int32 if half else tl.int64,
+                        **(config or TOP_P_CONFIG))
     return tokens, logprobs

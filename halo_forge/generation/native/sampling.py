@@ -45,7 +45,7 @@ def pick_tokens(logits: torch.Tensor, params: SamplingParams, keys: torch.Tensor
                 want_logprobs: bool, kernels=None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Next token per row (greedy, or temperature / top-k / top-p) and, if asked, its log-probability
     under the distribution it was drawn from (the renormalised nucleus, as HF reports it).
-    With the GPU `kernels`, top-p without top-k is drawn by the sort-free kernel (the same
+    With the GPU `kernels`, sampling without top-k is drawn by the sort-free kernel (the same
     nucleus, drawn in vocabulary order instead of probability order: other tokens for the same
     key, the same distribution)."""
     if params.temperature <= 0:
@@ -54,7 +54,7 @@ def pick_tokens(logits: torch.Tensor, params: SamplingParams, keys: torch.Tensor
         return tokens, lp
     u = row_uniform(keys)
     vocab = logits.shape[-1]
-    if kernels is not None and not params.top_k and params.top_p < 1.0:
+    if kernels is not None and not params.top_k:
         tokens, lp = kernels.top_p_sample(logits, u, params.temperature, params.top_p)
         return tokens, lp if want_logprobs else None
     if not params.top_k and params.top_p >= 1.0:
