@@ -5,6 +5,8 @@ folded in); rotary tables come from the model's own rotary module, so RoPE scali
 behave as in transformers. Each layer of a decode step is ~14 kernels: fused RMSNorm, one q/k/v
 matmul, rotary on q and k together, the cache write, one attention kernel, o_proj with the
 residual add fused into the matmul, RMSNorm, one gate/up matmul, SiLU x up, down_proj + residual.
+On GPUs with Triton the cache write and attention are one kernel (kernels.py) that reads only
+each slot's own positions; elsewhere, index_put + SDPA with a mask over the span.
 
 Cache layout is [layer, slot, kv_head, position, head_dim]: a decode step over every slot reads a
 plain view of it, and grouped-query heads are folded into the batch (each kv head serves its

@@ -6,6 +6,8 @@ Python and waits for the longest row; RAFT needs many samples of few prompts. Th
 - prefills prompts in padded chunks, once per prompt, and copies the KV to the slots of its n samples,
 - decodes every slot together — on GPUs as one replayed CUDA graph, with the host reading step t's
   tokens while step t+1 runs — and refills finished slots with waiting work (continuous batching),
+- on GPUs, attends and samples with its own Triton kernels (kernels.py: cache-writing decode
+  attention, sort-free top-p),
 - checks stop strings incrementally on each row's new text,
 - samples with noise keyed by (seed, request, sample, step), so completions do not depend on
   batching: resumed runs and different batch sizes give the same samples.
