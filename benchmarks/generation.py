@@ -71,6 +71,7 @@ def run_native(model, tok, texts, new, n=1, graphs=None, top_p=0.95, kernels=Non
         out = eng.generate(reqs, params, batch_size=len(texts) * n)
         sync()
         times.append(time.perf_counter() - t)
+    print(json.dumps({"native_stats": eng.last_stats, "batch": len(texts) * n}), flush=True)
     return sum(len(c.token_ids) for c in out) / times[1], round(times[0] - times[1], 2)
 
 

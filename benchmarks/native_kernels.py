@@ -56,7 +56,9 @@ def main() -> None:
 
 def attention(kernels, B: int, H: int = 9, KV: int = 3, D: int = 64, L: int = 512) -> None:
     """Decode attention at the benchmark's mid-generation shape (positions 128..384)."""
-    q, kn, vn = (torch.randn(B, n, D, device="cuda", dtype=torch.bfloat16) for n in (H, KV, KV))
+    q = torch.randn(B, H, D, device="cuda", dtype=torch.bfloat16)
+    qkv = torch.randn(B, (H + 2 * KV) * D, device="cuda", dtype=torch.bfloat16)
+    cos, sin = torch.rand(B, D, device="cuda"), torch.rand(B, D, device="cuda")
     kc, vc = (torch.randn(B, KV, L, D, device="cuda", dtype=torch.bfloat16) for _ in range(2))
     for label, pos in (("pos 383", torch.full((B,), 383, device="cuda")),
                        ("pos 128..383", torch.randint(128, 384, (B,), device="cuda"))):
@@ -68,7 +70,7 @@ def attention(kernels, B: int, H: int = 9, KV: int = 3, D: int = 64, L: int = 51
         for block, warps, stages in itertools.product((32, 64, 128), (2, 4, 8), (1, 2, 3)):
             cfg = dict(BLOCK_N=block, num_warps=warps, num_stages=stages)
             try:
-                ms = timed(lambda: kernels.decode_attention(q, kn, vn, kc, vc, pos, 384, cfg))
+                ms = timed(lambda: kernels.decode_attention(qkv, cos, sin, kc, vc, pos, 384, H, cfg))
                 print(f"attention {label} {cfg}: {ms * 1000:.1f} us", flush=True)
             except Exception as exc:
                 print(f"attention {label} {cfg}: {type(exc).__name__}: {str(exc)[:100]}", flush=True)

@@ -10,20 +10,41 @@ import sys
 import torch
 
 
+def rotary_reference(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """transformers' rotate_half rotary: x [B, heads, D], cos/sin [B, D]."""
+    half = x.shape[-1] // 2
+    return x * cos[:, None] + torch.cat((-x[..., half:], x[..., :half]), -1) * sin[:, None]
+
+
+def attention_reference(qkv, cos, sin, kc, vc, pos, n_heads):
+    """Rotary, the cache write and masked SDPA in PyTorch (float32): (out, k cache, v cache)."""
+    B, KV, L, D = kc.shape
+    heads = qkv.float().view(B, n_heads + 2 * KV, D)
+    q = rotary_reference(heads[:, :n_heads], cos, sin)
+    kn = rotary_reference(heads[:, n_heads:n_heads + KV], cos, sin).to(kc.dtype)
+    kc, vc = kc.clone(), vc.clone()
+    rows = torch.arange(B, device=kc.device)
+    kc[rows, :, pos], vc[rows, :, pos] = kn, heads[:, n_heads + KV:].to(vc.dtype)
+    visible = (torch.arange(L, device=kc.device)[None] <= pos[:, None])[:, None, None, :]
+    rep = n_heads // KV
+    out = torch.nn.functional.scaled_dot_product_attention(
+        q[:, :, None], kc.float().repeat_interleave(rep, 1), vc.float().repeat_interleave(rep, 1), attn_mask=visible)
+    return out[:, :, 0], kc, vc
+
+
 def check_decode_attention(kernels):
     torch.manual_seed(0)
     B, H, KV, D, L, span = 3, 6, 2, 16, 40, 32
-    q, kn, vn = torch.randn(B, H, D), torch.randn(B, KV, D), torch.randn(B, KV, D)
+    qkv = torch.randn(B, (H + 2 * KV) * D)
+    angle = torch.rand(B, D // 2) * 6.3
+    cos, sin = torch.cat((angle, angle), -1).cos(), torch.cat((angle, angle), -1).sin()
     kc, vc = torch.randn(B, KV, L, D), torch.randn(B, KV, L, D)
     pos = torch.tensor([0, 7, 30])
     kc2, vc2 = kc.clone(), vc.clone()
-    out = kernels.decode_attention(q, kn, vn, kc2, vc2, pos, span)
-    rows = torch.arange(B)
-    kc[rows, :, pos], vc[rows, :, pos] = kn, vn
-    assert torch.equal(kc2, kc) and torch.equal(vc2, vc)  # the new key/value land at pos, nothing else moves
-    visible = (torch.arange(L)[None] <= pos[:, None])[:, None, None, :]
-    ref = torch.nn.functional.scaled_dot_product_attention(
-        q[:, :, None], kc.repeat_interleave(H // KV, 1), vc.repeat_interleave(H // KV, 1), attn_mask=visible)[:, :, 0]
+    out = kernels.decode_attention(qkv, cos, sin, kc2, vc2, pos, span, H)
+    ref, kc, vc = attention_reference(qkv, cos, sin, kc, vc, pos, H)
+    # the rotated key and the value land at pos, nothing else moves
+    assert torch.allclose(kc2, kc, atol=1e-6) and torch.equal(vc2, vc)
     assert torch.allclose(out, ref, atol=1e-5)
 
 

@@ -2,11 +2,12 @@
 
 Weights come from `DecoderWeights` (the live model's tensors, q/k/v and gate/up fused, LoRA
 folded in); rotary tables come from the model's own rotary module, so RoPE scaling variants
-behave as in transformers. Each layer of a decode step is ~14 kernels: fused RMSNorm, one q/k/v
-matmul, rotary on q and k together, the cache write, one attention kernel, o_proj with the
-residual add fused into the matmul, RMSNorm, one gate/up matmul, SiLU x up, down_proj + residual.
-On GPUs with Triton the cache write and attention are one kernel (kernels.py) that reads only
-each slot's own positions; elsewhere, index_put + SDPA with a mask over the span.
+behave as in transformers. A decode layer, compiled on GPUs, is 8 kernels: [residual add +
+RMSNorm], q/k/v matmul, attention, o_proj matmul, [residual add + RMSNorm], gate/up matmul,
+[SiLU x up], down matmul — the down projection's residual add waits for the next layer's norm.
+On GPUs with Triton the attention kernel (kernels.py) also applies rotary and writes the new
+key/value into the cache, and reads only each slot's own positions; elsewhere rotary, index_put
+and SDPA with a mask over the span do that.
 
 Cache layout is [layer, slot, kv_head, position, head_dim]: a decode step over every slot reads a
 plain view of it, and grouped-query heads are folded into the batch (each kv head serves its
@@ -69,29 +70,38 @@ def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tens
     return x * cos + torch.cat((-x[..., half:], x[..., :half]), -1) * sin
 
 
-def _linear_residual(h: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """h + x @ weight.T (+ bias), the add fused into the matmul."""
-    shape = h.shape
-    out = torch.addmm(h.reshape(-1, shape[-1]), x.reshape(-1, x.shape[-1]), weight.t())
-    if bias is not None:
-        out = out + bias
-    return out.view(shape)
+def enter(h, delta, ln_w, eps: float, qkv_w, qkv_b):
+    """A layer's start: the previous layer's MLP output `delta` is added to the residual stream
+    here (None for the first layer), so the add fuses with this layer's norm; then the fused
+    q/k/v projection. Returns (residual stream, qkv [B, T, (H + 2 KV) * D])."""
+    if delta is not None:
+        h = h + delta
+    return h, F.linear(F.rms_norm(h, (h.shape[-1],), ln_w, eps), qkv_w, qkv_b)
 
 
-def project(h, ln_w, eps: float, qkv_w, qkv_b, cos, sin, n_heads: int, n_kv: int):
-    """Norm, fused q/k/v projection and rotary: q [B, T, H, D], k and v [B, T, KV, D]."""
-    B, T, _ = h.shape
-    x = F.rms_norm(h, (h.shape[-1],), ln_w, eps)
-    qkv = F.linear(x, qkv_w, qkv_b).view(B, T, n_heads + 2 * n_kv, -1)
+def split_rotate(qkv, cos, sin, n_heads: int, n_kv: int):
+    """qkv [B, T, (H + 2 KV) * D] -> q [B, T, H, D], k and v [B, T, KV, D], rotary on q and k."""
+    B, T, _ = qkv.shape
+    qkv = qkv.view(B, T, n_heads + 2 * n_kv, -1)
     qk = _rotate(qkv[:, :, : n_heads + n_kv], cos, sin)
     return qk[:, :, :n_heads], qk[:, :, n_heads:], qkv[:, :, n_heads + n_kv:]
 
 
-def finish(h, o, o_w, o_b, ln_w, eps: float, gate_up_w, down_w, down_b):
-    """o_proj + residual, norm, SwiGLU MLP + residual."""
-    h = _linear_residual(h, o, o_w, o_b)
+def mlp(h, o, o_w, o_b, ln_w, eps: float, gate_up_w, down_w, down_b):
+    """o_proj + residual, norm, SwiGLU MLP. Returns (residual stream, MLP output): the MLP's
+    residual add is left to the next layer's `enter` (or the final norm), where it fuses with a
+    norm — an add of its own would be one more kernel per layer."""
+    h = h + F.linear(o, o_w, o_b)
     gate, up = F.linear(F.rms_norm(h, (h.shape[-1],), ln_w, eps), gate_up_w).chunk(2, -1)
-    return _linear_residual(h, F.silu(gate) * up, down_w, down_b)
+    return h, F.linear(F.silu(gate) * up, down_w, down_b)
+
+
+class _Steps:
+    """The three per-layer functions, plain or compiled."""
+
+    def __init__(self, compile_fn=None):
+        wrap = compile_fn or (lambda f: f)
+        self.enter, self.split_rotate, self.mlp = wrap(enter), wrap(split_rotate), wrap(mlp)
 
 
 class LlamaDecoder:
@@ -107,7 +117,9 @@ class LlamaDecoder:
         self.kernels = load_kernels(self.device) if kernels is not False else None
         with torch.no_grad():
             self.w = DecoderWeights(self.lm)
-        self.compiled: tuple | None = None
+        self.eager = _Steps()
+        self.compiled: _Steps | None = None
+        self.rope_table: tuple[torch.Tensor, torch.Tensor] | None = None  # float32 cos, sin [length, D]
         self.cache: torch.Tensor | None = None  # [layer, 2 (k, v), slot, kv_head, position, head_dim]
 
     def bytes_per_slot(self, length: int) -> int:
@@ -119,26 +131,39 @@ class LlamaDecoder:
             self.cache = None  # free the old cache before the new one
             self.cache = torch.zeros(shape, dtype=self.dtype, device=self.device)
 
-    def _project(self, li: int, h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, fn=None):
-        """q [B, T, H, D], k and v [B, T, KV, D] of layer li, rotary applied."""
+    def _enter(self, li: int, h: torch.Tensor, delta: torch.Tensor | None, steps: _Steps):
         w = self.w.layers[li]
-        return (fn or project)(h, w.ln1.weight, _eps(w.ln1), w.qkv, w.qkv_bias, cos, sin, self.n_heads, self.n_kv)
+        return steps.enter(h, delta, w.ln1.weight, _eps(w.ln1), w.qkv, w.qkv_bias)
 
-    def _finish(self, li: int, h: torch.Tensor, o: torch.Tensor, fn=None) -> torch.Tensor:
-        """o: attention output [B, T, H * D] -> the layer's output hidden states."""
+    def _mlp(self, li: int, h: torch.Tensor, o: torch.Tensor, steps: _Steps):
+        """o: attention output [B, T, H * D] -> (residual stream, MLP output)."""
         w = self.w.layers[li]
-        return (fn or finish)(h, o, w.o, w.o_bias, w.ln2.weight, _eps(w.ln2), w.gate_up, w.down, w.down_bias)
+        return steps.mlp(h, o, w.o, w.o_bias, w.ln2.weight, _eps(w.ln2), w.gate_up, w.down, w.down_bias)
 
     def compile_decode(self) -> None:
-        """Fuse each layer's small element-wise kernels (norms, rotary, SiLU x up, residuals) with
-        torch.compile. The two functions take weights as arguments, so one compiled artifact
+        """Fuse each layer's small element-wise kernels (residual adds with norms, rotary, SiLU x
+        up) with torch.compile. The functions take weights as arguments, so one compiled artifact
         serves every layer; the cache write and attention stay eager (in-place on the cache)."""
-        self.compiled = (torch.compile(project, dynamic=False, fullgraph=True),
-                         torch.compile(finish, dynamic=False, fullgraph=True))
+        self.compiled = _Steps(lambda f: torch.compile(f, dynamic=False, fullgraph=True))
 
     def _rotary(self, h: torch.Tensor, pos: torch.Tensor):
         cos, sin = self.lm.model.rotary_emb(h, pos)
         return cos.unsqueeze(2), sin.unsqueeze(2)  # [B, T, 1, D]: broadcast over heads
+
+    def _rope_rows(self, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """float32 cos/sin [B, D] at each row's position: from a table made once per cache size
+        (the model's own rotary module over every position), or computed per step for RoPE types
+        whose tables depend on the sequence length (dynamic NTK, longrope)."""
+        rope = self.lm.model.rotary_emb
+        probe = torch.zeros(1, device=self.device, dtype=torch.float32)
+        if getattr(rope, "rope_type", "default") in ("dynamic", "longrope"):
+            cos, sin = rope(probe, pos[:, None])
+            return cos[:, 0].contiguous(), sin[:, 0].contiguous()
+        length = self.cache.shape[4]
+        if self.rope_table is None or self.rope_table[0].shape[0] != length:
+            cos, sin = rope(probe, torch.arange(length, device=self.device)[None])
+            self.rope_table = (cos[0].contiguous(), sin[0].contiguous())
+        return self.rope_table[0][pos], self.rope_table[1][pos]
 
     def prefill(self, ids: torch.Tensor, lengths: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
         """Right-padded prompts ids [P, T] written into cache `slots` [P] at positions 0..T-1.
@@ -147,15 +172,17 @@ class LlamaDecoder:
         pos = torch.arange(T, device=ids.device)[None].expand(P, T)
         h = self.lm.model.embed_tokens(ids)
         cos, sin = self._rotary(h, pos)
-        rep = self.n_heads // self.n_kv
+        delta = None
         for li in range(self.n_layers):
-            q, k, v = self._project(li, h, cos, sin)
+            h, qkv = self._enter(li, h, delta, self.eager)
+            q, k, v = split_rotate(qkv, cos, sin, self.n_heads, self.n_kv)
             self.cache[li, 0][slots[:, None], :, pos] = k.to(self.dtype)
             self.cache[li, 1][slots[:, None], :, pos] = v.to(self.dtype)
-            o = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2).repeat_interleave(rep, 1),
-                                               v.transpose(1, 2).repeat_interleave(rep, 1), is_causal=True)
-            h = self._finish(li, h, o.transpose(1, 2).reshape(P, T, -1))
-        last = h[torch.arange(P, device=ids.device), lengths - 1]
+            o = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
+                                               is_causal=True, enable_gqa=True)
+            h, delta = self._mlp(li, h, o.transpose(1, 2).reshape(P, T, -1), self.eager)
+        rows = torch.arange(P, device=ids.device)
+        last = h[rows, lengths - 1] + delta[rows, lengths - 1]
         return self.lm.lm_head(_rms(last, self.lm.model.norm))
 
     def decode(self, ids: torch.Tensor, pos: torch.Tensor, slots: torch.Tensor | None, span: int) -> torch.Tensor:
@@ -164,22 +191,23 @@ class LlamaDecoder:
         <= the row's own position. Returns logits [B, vocab]."""
         B = ids.shape[0]
         h = self.lm.model.embed_tokens(ids[:, None])
-        cos, sin = self._rotary(h, pos[:, None])
-        proj_fn, finish_fn = self.compiled if (self.compiled and slots is None) else (None, None)
-        if self.kernels is not None and slots is None:
-            attend = self._attend_kernel
-        else:
+        cos, sin = self._rope_rows(pos)
+        steps = self.compiled if (self.compiled and slots is None) else self.eager
+        fused = self.kernels is not None and slots is None  # rotary, cache write and attention in one kernel
+        if not fused:
             attend = self._attend_sdpa(B, pos, slots, span)
+            cos, sin = (t.to(self.dtype)[:, None, None, :] for t in (cos, sin))  # as transformers rounds them
+        delta = None
         for li in range(self.n_layers):
-            q, k, v = self._project(li, h, cos, sin, proj_fn)  # q [B, 1, H, D], k/v [B, 1, KV, D]
-            o = attend(li, q[:, 0], k[:, 0].to(self.dtype), v[:, 0].to(self.dtype), pos, span)
-            h = self._finish(li, h, o.reshape(B, 1, self.n_heads * self.head_dim), finish_fn)
-        return self.lm.lm_head(_rms(h, self.lm.model.norm))[:, 0]
-
-    def _attend_kernel(self, li, q, k, v, pos, span):
-        """Every slot in order: one Triton kernel writes k/v into the cache and attends."""
-        cache = self.cache[li]
-        return self.kernels.decode_attention(q, k, v, cache[0], cache[1], pos, span)
+            h, qkv = self._enter(li, h, delta, steps)  # qkv [B, 1, (H + 2 KV) * D]
+            if fused:
+                cache = self.cache[li]
+                o = self.kernels.decode_attention(qkv[:, 0], cos, sin, cache[0], cache[1], pos, span, self.n_heads)
+            else:
+                q, k, v = steps.split_rotate(qkv, cos, sin, self.n_heads, self.n_kv)
+                o = attend(li, q[:, 0], k[:, 0].to(self.dtype), v[:, 0].to(self.dtype), pos, span)
+            h, delta = self._mlp(li, h, o.reshape(B, 1, self.n_heads * self.head_dim), steps)
+        return self.lm.lm_head(_rms(h + delta, self.lm.model.norm))[:, 0]
 
     def _attend_sdpa(self, B: int, pos: torch.Tensor, slots: torch.Tensor | None, span: int):
         """PyTorch path: index_put the new k/v, SDPA over the span with a per-row mask."""

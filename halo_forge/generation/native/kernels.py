@@ -4,8 +4,9 @@ Why hand-written (profile of a batch-512 SmolLM2 step on an H100, docs/performan
 - attention was 41% of the step. SDPA pads each grouped-query block (3 heads) to a full tile,
   needs a boolean mask tensor per step, reads every slot's cache up to the span bucket, and the
   new key/value go into the cache by two separate index_put kernels. `decode_attention` is one
-  kernel per (slot, kv head): it writes the new key/value into the cache, reads only the slot's
-  own positions, and serves the whole query group from one read of the keys.
+  kernel per (slot, kv head): it applies rotary to the query group and the new key straight from
+  the projection's output (no separate rotary kernel), writes the new key/value into the cache,
+  reads only the slot's own positions, and serves the whole query group from one read of the keys.
 - top-p was a full 16-bit radix sort of 512 x 49,152 logits plus a cumulative sum (20%).
   `top_p_sample` finds the nucleus without sorting: the nucleus is every token whose logit is
   at least a threshold, and that threshold is found by a 4-way search over the logits' ordered
@@ -26,8 +27,16 @@ import triton.language as tl
 
 
 @triton.jit
-def _decode_attention(q_ptr, kn_ptr, vn_ptr, k_cache, v_cache, pos_ptr, out_ptr, span, scale,
-                      s_q, s_kn, s_vn, s_slot, s_head, s_pos,
+def _rotary(x, xp, cos, sin, dims, D: tl.constexpr):
+    """Half-split rotary embedding (transformers' Llama layout): x * cos + rotate_half(x) * sin,
+    with xp = x's partner elements (d + D/2 mod D) loaded alongside."""
+    sign = tl.where(dims < D // 2, -1.0, 1.0)
+    return x.to(tl.float32) * cos + sign * xp.to(tl.float32) * sin
+
+
+@triton.jit
+def _decode_attention(qkv_ptr, cos_ptr, sin_ptr, k_cache, v_cache, pos_ptr, out_ptr, span, scale,
+                      s_qkv, s_slot, s_head, s_pos,
                       N_HEADS: tl.constexpr, N_KV: tl.constexpr, REP: tl.constexpr, REP_PAD: tl.constexpr,
                       D: tl.constexpr, BLOCK_N: tl.constexpr, IEEE: tl.constexpr):
     b = tl.program_id(0)
@@ -35,10 +44,18 @@ def _decode_attention(q_ptr, kn_ptr, vn_ptr, k_cache, v_cache, pos_ptr, out_ptr,
     pos = tl.load(pos_ptr + b)
     rows = tl.arange(0, REP_PAD)
     dims = tl.arange(0, D)
+    partner = (dims + D // 2) % D
     live = rows < REP
-    q = tl.load(q_ptr + b * s_q + (h * REP + rows)[:, None] * D + dims[None, :], mask=live[:, None], other=0.0)
-    kn = tl.load(kn_ptr + b * s_kn + h * D + dims)
-    vn = tl.load(vn_ptr + b * s_vn + h * D + dims)
+    cos = tl.load(cos_ptr + b * D + dims)
+    sin = tl.load(sin_ptr + b * D + dims)
+    row = qkv_ptr + b * s_qkv
+    q_rows = (h * REP + rows)[:, None] * D
+    q = _rotary(tl.load(row + q_rows + dims[None, :], mask=live[:, None], other=0.0),
+                tl.load(row + q_rows + partner[None, :], mask=live[:, None], other=0.0),
+                cos[None, :], sin[None, :], dims[None, :], D).to(k_cache.dtype.element_ty)
+    k_row = row + (N_HEADS + h) * D
+    kn = _rotary(tl.load(k_row + dims), tl.load(k_row + partner), cos, sin, dims, D).to(k_cache.dtype.element_ty)
+    vn = tl.load(row + (N_HEADS + N_KV + h) * D + dims).to(v_cache.dtype.element_ty)
     k_base = k_cache + b * s_slot + h * s_head
     v_base = v_cache + b * s_slot + h * s_head
     tl.store(k_base + pos * s_pos + dims, kn)
@@ -81,21 +98,25 @@ def _decode_attention(q_ptr, kn_ptr, vn_ptr, k_cache, v_cache, pos_ptr, out_ptr,
 ATTENTION_CONFIG = dict(BLOCK_N=64, num_warps=4, num_stages=2)
 
 
-def decode_attention(q: torch.Tensor, k_new: torch.Tensor, v_new: torch.Tensor, k_cache: torch.Tensor,
-                     v_cache: torch.Tensor, pos: torch.Tensor, span: int, config: dict | None = None) -> torch.Tensor:
-    """q [B, H, D]; k_new/v_new [B, KV, D] written at `pos` [B] of k_cache/v_cache [B, KV, L, D]
-    (slot b = row b). Attends to positions < min(pos, span) and the new one. Returns [B, H, D]."""
-    B, H, D = q.shape
-    KV = k_new.shape[1]
-    rep = H // KV
-    q, k_new, v_new = (t if t.stride(-1) == 1 and t.stride(-2) == D else t.contiguous() for t in (q, k_new, v_new))
-    out = torch.empty((B, H, D), dtype=q.dtype, device=q.device)
+def decode_attention(qkv: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, k_cache: torch.Tensor,
+                     v_cache: torch.Tensor, pos: torch.Tensor, span: int, n_heads: int,
+                     config: dict | None = None) -> torch.Tensor:
+    """qkv [B, (H + 2 KV) * D]: the fused projection's output before rotary. cos/sin [B, D]
+    (float32): each row's rotary at its position. Rotates q and the new key, writes the new
+    key/value at `pos` [B] of k_cache/v_cache [B, KV, L, D] (slot b = row b), and attends to
+    positions < min(pos, span) and the new one. Returns [B, H, D]."""
+    B = qkv.shape[0]
+    KV, D = k_cache.shape[1], k_cache.shape[-1]
+    assert qkv.shape[-1] == (n_heads + 2 * KV) * D and qkv.stride(-1) == 1
+    assert cos.is_contiguous() and sin.is_contiguous() and cos.dtype == torch.float32
+    out = torch.empty((B, n_heads, D), dtype=qkv.dtype, device=qkv.device)
     cfg = config or ATTENTION_CONFIG
+    rep = n_heads // KV
     _decode_attention[(B, KV)](
-        q, k_new, v_new, k_cache, v_cache, pos, out, span, D ** -0.5, q.stride(0), k_new.stride(0), v_new.stride(0),
+        qkv, cos, sin, k_cache, v_cache, pos, out, span, D ** -0.5, qkv.stride(0),
         k_cache.stride(0), k_cache.stride(1), k_cache.stride(2),
-        N_HEADS=H, N_KV=KV, REP=rep, REP_PAD=max(16, triton.next_power_of_2(rep)), D=D,
-        IEEE=q.dtype == torch.float32, **cfg)
+        N_HEADS=n_heads, N_KV=KV, REP=rep, REP_PAD=max(16, triton.next_power_of_2(rep)), D=D,
+        IEEE=qkv.dtype == torch.float32, **cfg)
     return out
 
 

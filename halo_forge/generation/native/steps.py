@@ -52,10 +52,8 @@ class SlotState:
 
     def pick(self, logits: torch.Tensor, generated: torch.Tensor, keys: torch.Tensor):
         """Sampling shared by the first token (after prefill) and every decode step."""
-        if self.params.min_new_tokens:
-            young = generated < self.params.min_new_tokens
-            logits = logits.clone()
-            logits[:, self.eos] = torch.where(young, float("-inf"), logits[:, self.eos])
+        if self.params.min_new_tokens:  # in place: logits are this step's own tensor (no 50 MB clone a step)
+            logits[:, self.eos].masked_fill_(generated < self.params.min_new_tokens, float("-inf"))
         return pick_tokens(logits, self.params, step_keys(keys, generated), self.params.logprobs, self.dec.kernels)
 
     def advance(self, slots: torch.Tensor | None, span: int) -> None:
