@@ -6,14 +6,18 @@
 SmolLM2-135M shape by default (the embedded model, or a random-init copy of its config with
 --random-weights, so no weights are needed). Every row decodes exactly --new-tokens tokens
 (EOS suppressed with min_new_tokens in both engines), so tokens/s compare like for like.
-The last rows are the n=8-samples-per-prompt case and the forward-pass ceiling (one forward over
-64 x 512 tokens), measured in the same process.
+The last rows are top-p off, the n=8-samples-per-prompt case and the forward-pass ceiling (one
+forward over 64 x 512 tokens). Each engine (and each of those rows) runs in a fresh process of its
+own, so one engine's leftovers (compiled graphs, allocator state) cannot change another's number;
+--one-process measures everything in one.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import time
 
 import torch
@@ -35,7 +39,8 @@ def sync():
 
 
 def prompts(tok, n, length):
-    ids = torch.randint(100, tok.vocab_size - 100, (n, length))
+    """Random-token prompts, the same in every process (seeded by their shape)."""
+    ids = torch.randint(100, tok.vocab_size - 100, (n, length), generator=torch.Generator().manual_seed(n * 1000 + length))
     return [tok.decode(r) for r in ids]
 
 
@@ -87,6 +92,81 @@ def forward_ceiling(model, batch=64, length=512):
     return 3 * batch * length / (time.perf_counter() - t)
 
 
+def per_batch(run):
+    """A group that measures one engine at every --batches size."""
+    def rows(model, tok, args):
+        out = []
+        for b in batches(args):
+            try:
+                value = run(model, tok, prompts(tok, b, args.prompt_len), args.new_tokens)
+                extra = {"setup_s": value[1]} if isinstance(value, tuple) else {}
+                out.append({"batch": b, "tokens_per_s": round(value[0] if extra else value, 1), **extra})
+            except Exception as exc:  # report, keep measuring the others
+                out.append({"batch": b, "error": f"{type(exc).__name__}: {str(exc)[:120]}"})
+        return out
+    return rows
+
+
+def batches(args) -> list[int]:
+    return [int(x) for x in args.batches.split(",")]
+
+
+def native_top_p_off(model, tok, args):
+    big = batches(args)[-1]
+    tps, setup = run_native(model, tok, prompts(tok, big, args.prompt_len), args.new_tokens, top_p=1.0)
+    return [{"batch": big, "tokens_per_s": round(tps, 1), "setup_s": setup}]
+
+
+def n8_texts(tok, args):
+    return prompts(tok, max(1, batches(args)[-1] // 8), args.prompt_len)
+
+
+def native_n8(model, tok, args):
+    texts = n8_texts(tok, args)
+    tps, setup = run_native(model, tok, texts, args.new_tokens, 8)
+    return [{"batch": len(texts) * 8, "tokens_per_s": round(tps, 1), "setup_s": setup}]
+
+
+def hf_n8(model, tok, args):
+    texts = [t for t in n8_texts(tok, args) for _ in range(8)]
+    return [{"batch": len(texts), "tokens_per_s": round(run_hf(model, tok, texts, args.new_tokens, "dynamic"), 1)}]
+
+
+def ceiling(model, tok, args):
+    fb, fl = (2, 16) if args.quick else (int(x) for x in args.ceiling.split("x"))
+    return [{"batch": fb, "tokens_per_s": round(forward_ceiling(model, fb, fl), 1)}]
+
+
+# Each group runs in a process of its own (unless --one-process): in one process, native measured
+# 115k tokens/s at batch 512 right after HF's static-cache generate (which torch.compiles the
+# model) and 155k after HF's dynamic one (H100, 2026-11-22) — one engine's leftovers must not
+# decide another's number.
+GROUPS = {
+    "hf dynamic": per_batch(lambda m, t, texts, new: run_hf(m, t, texts, new, "dynamic")),
+    "hf static": per_batch(lambda m, t, texts, new: run_hf(m, t, texts, new, "static")),
+    "native": per_batch(lambda m, t, texts, new: run_native(m, t, texts, new)),
+    "native (PyTorch kernels)": per_batch(lambda m, t, texts, new: run_native(m, t, texts, new, kernels=False)),
+    "native, top_p=1 (no sort)": native_top_p_off,
+    "native n=8": native_n8,
+    "hf n=8 (num_return_sequences)": hf_n8,
+    "forward ceiling": ceiling,
+}
+PER_BATCH = ("hf dynamic", "hf static", "native", "native (PyTorch kernels)")
+
+
+def run_group(args, name: str) -> list[dict]:
+    """One group's rows, in a fresh Python process (same arguments, --group NAME)."""
+    cmd = [sys.executable, __file__, *sys.argv[1:], "--group", name]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        if line.startswith('{"native_stats"'):
+            print(line, flush=True)  # where the native engine's time went
+        if line.startswith('{"group_rows"'):
+            return json.loads(line)["group_rows"]
+    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    return [{"engine": name, "batch": 0, "error": f"exit {proc.returncode}: {tail[:160]}"}]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="smollm2-135m-instruct")
@@ -98,41 +178,33 @@ def main() -> None:
     ap.add_argument("--random-weights", action="store_true")
     ap.add_argument("--ceiling", default="64x512", help="batch x length of the forward-pass ceiling run")
     ap.add_argument("--quick", action="store_true", help="tiny sizes, a smoke test on CPU")
-    ap.add_argument("--engines", default="hf dynamic,hf static,native,native (PyTorch kernels)",
-                    help="comma-separated subset of the per-batch rows")
+    ap.add_argument("--engines", default=",".join(PER_BATCH), help="comma-separated subset of the per-batch rows")
+    ap.add_argument("--one-process", action="store_true", help="every group in this process (not isolated)")
+    ap.add_argument("--group", help=argparse.SUPPRESS)  # internal: run one group, print its rows
     args = ap.parse_args()
     if args.quick:
         args.batches, args.prompt_len, args.new_tokens, args.dtype = "4", 16, 8, "float32"
-    model, tok = load(args)
+    names = [g for g in GROUPS if g not in PER_BATCH or g in args.engines.split(",")]
+    if args.group:
+        names = [args.group]
     rows = []
-    for b in [int(x) for x in args.batches.split(",")]:
-        texts = prompts(tok, b, args.prompt_len)
-        for name, fn in (("hf dynamic", lambda: run_hf(model, tok, texts, args.new_tokens, "dynamic")),
-                         ("hf static", lambda: run_hf(model, tok, texts, args.new_tokens, "static")),
-                         ("native", lambda: run_native(model, tok, texts, args.new_tokens)),
-                         ("native (PyTorch kernels)", lambda: run_native(model, tok, texts, args.new_tokens, kernels=False))):
-            if name not in args.engines.split(","):
-                continue
-            try:
-                value = fn()
-                extra = {"setup_s": value[1]} if isinstance(value, tuple) else {}
-                rows.append({"engine": name, "batch": b, "tokens_per_s": round(value[0] if extra else value, 1), **extra})
-            except Exception as exc:  # report, keep measuring the others
-                rows.append({"engine": name, "batch": b, "error": f"{type(exc).__name__}: {str(exc)[:120]}"})
-            print(json.dumps(rows[-1]), flush=True)
-    big = int(args.batches.split(",")[-1])
-    tps, setup = run_native(model, tok, prompts(tok, big, args.prompt_len), args.new_tokens, top_p=1.0)
-    rows.append({"engine": "native, top_p=1 (no sort)", "batch": big, "tokens_per_s": round(tps, 1), "setup_s": setup})
-    b = max(1, big // 8)
-    texts = prompts(tok, b, args.prompt_len)
-    tps, setup = run_native(model, tok, texts, args.new_tokens, 8)
-    rows.append({"engine": "native n=8", "batch": b * 8, "tokens_per_s": round(tps, 1), "setup_s": setup})
-    rows.append({"engine": "hf n=8 (num_return_sequences)", "batch": b * 8,
-                 "tokens_per_s": round(run_hf(model, tok, [t for t in texts for _ in range(8)], args.new_tokens, "dynamic"), 1)})
-    fb, fl = (2, 16) if args.quick else (int(x) for x in args.ceiling.split("x"))
-    rows.append({"engine": "forward ceiling", "batch": fb, "tokens_per_s": round(forward_ceiling(model, fb, fl), 1)})
+    model = tok = None
+    for name in names:
+        if args.group or args.one_process:
+            if model is None:
+                model, tok = load(args)
+            got = [{"engine": name, **r} for r in GROUPS[name](model, tok, args)]
+        else:
+            got = run_group(args, name)
+        for r in got:
+            print(json.dumps(r), flush=True)
+        rows += got
+    if args.group:
+        print(json.dumps({"group_rows": rows}))
+        return
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
-    print(f"\n{device} · {args.dtype} · prompt {args.prompt_len} · {args.new_tokens} new tokens")
+    print(f"\n{device} · {args.dtype} · prompt {args.prompt_len} · {args.new_tokens} new tokens"
+          + ("" if args.one_process else " · each engine in its own process"))
     print(f"{'engine':32s} {'batch':>6s} {'tokens/s':>12s}")
     for r in rows:
         print(f"{r['engine']:32s} {r['batch']:6d} {r.get('tokens_per_s', r.get('error')):>12}"

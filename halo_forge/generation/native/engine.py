@@ -83,6 +83,7 @@ class NativeEngine:
         plan = [b for b in plan_batches(requests, params.n, batch_size) if not (skip_batches and b.number in skip_batches)]
         if not plan:
             return []
+        t_start = time.perf_counter()
         req_index = {r.id: i for i, r in enumerate(requests)}
         encoded = self.tok([r.prompt_text for r in requests], add_special_tokens=False)["input_ids"]  # one batched call
         prompts = {r.id: ids for r, ids in zip(requests, encoded)}
@@ -94,6 +95,7 @@ class NativeEngine:
         p = next(self.model.parameters())
         if (p.device, p.dtype) != (self.dec.device, self.dec.dtype):  # the model was moved or cast
             self.dec, self._state = LlamaDecoder(self.model, self.kernels), None
+        t_encoded = time.perf_counter()
         self.dec.w.refresh()
         try:
             t0 = time.perf_counter()
@@ -101,7 +103,8 @@ class NativeEngine:
             run = _Run(self, state, plan, prompts, req_index, params, on_batch, stop_event)
             run.stats["setup_s"] = time.perf_counter() - t0
             out = run.loop()
-            run.stats["total_s"] = time.perf_counter() - t0
+            run.stats.update(encode_s=t_encoded - t_start, refresh_s=t0 - t_encoded,
+                             total_s=time.perf_counter() - t_start)
             self.last_stats = {k: round(v, 4) for k, v in run.stats.items()}
             return out
         finally:
