@@ -115,6 +115,28 @@ def test_top_p_and_top_k_keep_the_nucleus_renormalised():
     assert greedy[0] == 1.0
 
 
+def test_cpu_top_p_from_candidates_equals_the_full_sort():
+    """The CPU shortcut (top 1,024 candidates, full sort only for rows whose nucleus is wider)
+    must draw what the full sort draws for the same keys."""
+    from halo_forge.generation.native.sampling import _draw_from_sorted, pick_tokens
+
+    g = torch.Generator().manual_seed(0)
+    peaked = torch.randn(4096, generator=g) * 4  # nucleus of a few tokens: served by the candidates
+    flat = torch.randn(4096, generator=g) * 0.1  # nucleus of ~3,700 tokens: falls back to the sort
+    logits = torch.stack([peaked, flat]).repeat(2000, 1)
+    keys = torch.arange(4000) * 7919 + 13
+    tokens, lp = pick_tokens(logits, SamplingParams(temperature=0.7, top_p=0.9), keys, want_logprobs=True)
+    vals, order = torch.sort(logits, descending=True, dim=-1)
+    scaled = vals / 0.7
+    ref, ref_lp, _ = _draw_from_sorted(scaled, order, scaled.logsumexp(-1), 0.9, row_uniform(keys))
+    nucleus = ((scaled - scaled.logsumexp(-1, keepdim=True)).exp().cumsum(-1) < 0.9).sum(-1) + 1
+    assert nucleus[0] < 1024 < nucleus[1]
+    same = tokens == ref
+    assert same.float().mean() > 0.999 and same[1::2].all()  # fallback rows are the sort itself
+    assert torch.allclose(lp[same], ref_lp[same], atol=1e-5)
+    assert len(set(tokens[0::2].tolist())) > 1  # it did sample
+
+
 def test_auto_picks_native_for_llama_and_hf_otherwise(tiny_model_dir):
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -126,6 +148,8 @@ def test_auto_picks_native_for_llama_and_hf_otherwise(tiny_model_dir):
     assert make_engine("auto", gpt2, tok).name == "hf"
     with pytest.raises(HaloForgeError, match="Llama-family"):
         make_engine("native", gpt2, tok)
+    with pytest.raises(HaloForgeError, match="'vllm' is not in this build"):
+        make_engine("vllm", model, tok)
 
 
 def test_sees_adapters_attached_or_disabled_after_it_was_made(tiny_model_dir):

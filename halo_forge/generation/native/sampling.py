@@ -17,6 +17,7 @@ import torch
 from halo_forge.generation.base import SamplingParams
 
 MASK63 = (1 << 63) - 1
+CPU_CANDIDATES = 1024  # top-p on a CPU looks here first (see _top_p_from_candidates)
 _M1, _M2, _M3 = 0x3E3779B97F4A7C15, 0x3F58476D1CE4E5B9, 0x14D049BB133111EB  # splitmix64 constants, top bit cleared
 
 
@@ -63,19 +64,50 @@ def pick_tokens(logits: torch.Tensor, params: SamplingParams, keys: torch.Tensor
         tokens = _draw(cdf, cdf[:, -1], u)
         lp = probs.gather(-1, tokens[:, None])[:, 0].log() if want_logprobs else None
         return tokens, lp
+    if logits.device.type == "cpu" and not params.top_k and params.top_p < 1.0 and vocab > 2 * CPU_CANDIDATES:
+        return _top_p_from_candidates(logits, params, u, want_logprobs)
     # Order the raw logits (in the model's dtype: a 16-bit radix sort is half the passes of a
     # 32-bit one); dividing by a positive temperature does not change the order.
     if params.top_k and params.top_k < vocab:
         vals, order = torch.topk(logits, params.top_k, dim=-1)  # sorted, largest first
     else:
         vals, order = torch.sort(logits, descending=True, dim=-1)
-    probs = (vals.float() / params.temperature).softmax(-1)
+    scaled = vals.float() / params.temperature
+    tokens, lp, _ = _draw_from_sorted(scaled, order, scaled.logsumexp(-1), params.top_p, u)
+    return tokens, lp if want_logprobs else None
+
+
+def _top_p_from_candidates(logits: torch.Tensor, params: SamplingParams, u: torch.Tensor,
+                           want_logprobs: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Top-p on a CPU without sorting the vocabulary: a full sort of 32 x 49,152 logits takes
+    ~48 ms on two cores (a quarter of a SmolLM2 decode step), the top 1,024 ~6 ms. A trained
+    model's nucleus almost always lies inside its top few hundred tokens; the probabilities are
+    normalised over the whole row, so where the candidates' mass exceeds top_p the nucleus, its
+    CDF and the draw are exactly those of the full sort. Rows where it does not (flat
+    distributions) are redone with the full sort."""
+    vals, order = torch.topk(logits, CPU_CANDIDATES, dim=-1)
+    lse = (logits.float() / params.temperature).logsumexp(-1)
+    tokens, lp, covered = _draw_from_sorted(vals.float() / params.temperature, order, lse, params.top_p, u)
+    short = (~covered).nonzero()[:, 0]
+    if len(short):
+        vals, order = torch.sort(logits[short], descending=True, dim=-1)
+        scaled = vals.float() / params.temperature
+        tokens[short], lp[short], _ = _draw_from_sorted(scaled, order, scaled.logsumexp(-1), params.top_p, u[short])
+    return tokens, lp if want_logprobs else None
+
+
+def _draw_from_sorted(scaled: torch.Tensor, order: torch.Tensor, lse: torch.Tensor, top_p: float,
+                      u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Draw from the nucleus of `scaled` (tempered logits in descending order, a prefix of the row
+    or all of it; `lse` is the log-normaliser of the distribution they belong to). Returns the
+    tokens, their log-probs within the nucleus, and whether the nucleus ended inside the prefix."""
+    probs = (scaled - lse[:, None]).exp()
     cdf = probs.cumsum(-1)
     # The nucleus is a prefix of the sorted order, so the plain cumulative sum is also the
     # nucleus's own CDF up to its end: one scan serves both the cut and the draw.
-    keep = (cdf - probs <= params.top_p) if params.top_p < 1.0 else torch.ones_like(probs, dtype=torch.bool)
+    keep = (cdf - probs <= top_p) if top_p < 1.0 else torch.ones_like(probs, dtype=torch.bool)
     mass = (probs * keep).sum(-1)
     choice = torch.minimum(_draw(cdf, mass, u), keep.sum(-1) - 1)  # float ties at the nucleus edge stay inside
     tokens = order.gather(-1, choice[:, None])[:, 0]
-    lp = (probs.gather(-1, choice[:, None])[:, 0] / mass).log() if want_logprobs else None
-    return tokens, lp
+    lp = (probs.gather(-1, choice[:, None])[:, 0] / mass).log()
+    return tokens, lp, cdf[:, -1] > top_p
