@@ -3,9 +3,9 @@
     python3 benchmarks/generation.py [--model PATH_OR_ALIAS] [--batches 64,256,512] [--prompt-len 128]
                                      [--new-tokens 256] [--dtype bfloat16] [--quick]
 
-Native rows report the median of --repeats timed calls (3) and list each; HF rows time one call
-(tens of seconds each at these sizes). SmolLM2-135M shape by default (the embedded model, or a random-init copy of its config with
---random-weights, so no weights are needed). Every row decodes exactly --new-tokens tokens
+SmolLM2-135M shape by default (the embedded model, or a random-init copy of its config with
+--random-weights, so no weights are needed). Native rows report the median of --repeats timed
+calls (3) and list each; HF rows time one call (tens of seconds each at these sizes). Every row decodes exactly --new-tokens tokens
 (EOS suppressed with min_new_tokens in both engines), so tokens/s compare like for like.
 The last rows are top-p off, the n=8-samples-per-prompt case and the forward-pass ceiling (one
 forward over 64 x 512 tokens). Each engine (and each of those rows) runs in a fresh process of its
@@ -61,21 +61,19 @@ def run_hf(model, tok, texts, new, cache):
     return (out.shape[1] - enc["input_ids"].shape[1]) * out.shape[0] / dt
 
 
-REPEATS = 3  # timed native calls per row (--repeats); the row reports their median
-
-
-def run_native(model, tok, texts, new, n=1, graphs=None, top_p=0.95, kernels=None) -> dict:
+def run_native(model, tok, texts, args, n=1, top_p=0.95, kernels=None) -> dict:
     """After one untimed call that builds the cache and captures the CUDA graphs (its extra time
-    is reported as set-up), REPEATS timed calls: one ~1-s call varied by ±4% on an H100, so
+    is reported as set-up), --repeats timed calls: one ~1-s call varied by ±4% on an H100, so
     the row gives their median and every call's figure."""
     from halo_forge.generation import GenerationRequest, SamplingParams
     from halo_forge.generation.native import NativeEngine
 
-    eng = NativeEngine(model, tok, max_batch=len(texts) * n, cuda_graphs=graphs, kernels=kernels)
+    eng = NativeEngine(model, tok, max_batch=len(texts) * n, kernels=kernels)
     reqs = [GenerationRequest(f"p{i}", t) for i, t in enumerate(texts)]
+    new = args.new_tokens
     params = SamplingParams(n=n, temperature=0.7, top_p=top_p, max_new_tokens=new, min_new_tokens=new)
     times, tokens = [], 0
-    for _ in range(1 + REPEATS):
+    for _ in range(1 + max(1, args.repeats)):
         sync()
         t = time.perf_counter()
         out = eng.generate(reqs, params, batch_size=len(texts) * n)
@@ -107,7 +105,7 @@ def per_batch(run):
         out = []
         for b in batches(args):
             try:
-                value = run(model, tok, prompts(tok, b, args.prompt_len), args.new_tokens)
+                value = run(model, tok, prompts(tok, b, args.prompt_len), args)
                 row = value if isinstance(value, dict) else {"tokens_per_s": round(value, 1)}
                 out.append({"batch": b, **row})
             except Exception as exc:  # report, keep measuring the others
@@ -122,7 +120,7 @@ def batches(args) -> list[int]:
 
 def native_top_p_off(model, tok, args):
     big = batches(args)[-1]
-    return [{"batch": big, **run_native(model, tok, prompts(tok, big, args.prompt_len), args.new_tokens, top_p=1.0)}]
+    return [{"batch": big, **run_native(model, tok, prompts(tok, big, args.prompt_len), args, top_p=1.0)}]
 
 
 def n8_texts(tok, args):
@@ -131,7 +129,7 @@ def n8_texts(tok, args):
 
 def native_n8(model, tok, args):
     texts = n8_texts(tok, args)
-    return [{"batch": len(texts) * 8, **run_native(model, tok, texts, args.new_tokens, 8)}]
+    return [{"batch": len(texts) * 8, **run_native(model, tok, texts, args, 8)}]
 
 
 def hf_n8(model, tok, args):
@@ -149,10 +147,10 @@ def ceiling(model, tok, args):
 # model) and 155k after HF's dynamic one (H100, 2026-11-22) — one engine's leftovers must not
 # decide another's number.
 GROUPS = {
-    "hf dynamic": per_batch(lambda m, t, texts, new: run_hf(m, t, texts, new, "dynamic")),
-    "hf static": per_batch(lambda m, t, texts, new: run_hf(m, t, texts, new, "static")),
-    "native": per_batch(lambda m, t, texts, new: run_native(m, t, texts, new)),
-    "native (PyTorch kernels)": per_batch(lambda m, t, texts, new: run_native(m, t, texts, new, kernels=False)),
+    "hf dynamic": per_batch(lambda m, t, texts, args: run_hf(m, t, texts, args.new_tokens, "dynamic")),
+    "hf static": per_batch(lambda m, t, texts, args: run_hf(m, t, texts, args.new_tokens, "static")),
+    "native": per_batch(run_native),
+    "native (PyTorch kernels)": per_batch(lambda m, t, texts, args: run_native(m, t, texts, args, kernels=False)),
     "native, top_p=1 (no sort)": native_top_p_off,
     "native n=8": native_n8,
     "hf n=8 (num_return_sequences)": hf_n8,
@@ -190,8 +188,6 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="timed calls per native row (median reported)")
     ap.add_argument("--group", help=argparse.SUPPRESS)  # internal: run one group, print its rows
     args = ap.parse_args()
-    global REPEATS
-    REPEATS = max(1, args.repeats)
     if args.quick:
         args.batches, args.prompt_len, args.new_tokens, args.dtype = "4", 16, 8, "float32"
     names = [g for g in GROUPS if g not in PER_BATCH or g in args.engines.split(",")]

@@ -84,8 +84,8 @@ def make_engine(name: str, model: Any, tokenizer: Any) -> Engine:
     from halo_forge.errors import HaloForgeError
 
     if name == "vllm":
-        raise HaloForgeError(("generation engine 'vllm' is not in this build (vLLM could not be installed or tested on "
-                             "this project's machines); use auto, native or hf"))
+        raise HaloForgeError("generation engine 'vllm' is not in this build (vLLM could not be installed or tested on "
+                             "this project's machines); use auto, native or hf")
     if name in ("auto", "native"):
         from halo_forge.generation.native import NativeEngine
 

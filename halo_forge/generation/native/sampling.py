@@ -66,21 +66,27 @@ def pick_tokens(logits: torch.Tensor, params: SamplingParams, keys: torch.Tensor
         return tokens, lp
     if logits.device.type == "cpu" and not params.top_k and params.top_p < 1.0 and vocab > 2 * CPU_CANDIDATES:
         return _top_p_from_candidates(logits, params, u, want_logprobs)
-    # Order the raw logits (in the model's dtype: a 16-bit radix sort is half the passes of a
-    # 32-bit one); dividing by a positive temperature does not change the order.
-    if params.top_k and params.top_k < vocab:
+    tokens, lp = _draw_after_sort(logits, params, u)
+    return tokens, lp if want_logprobs else None
+
+
+def _draw_after_sort(logits: torch.Tensor, params: SamplingParams, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-k / top-p by ordering the raw logits (in the model's dtype: a 16-bit radix sort is half
+    the passes of a 32-bit one); dividing by a positive temperature does not change the order."""
+    if params.top_k and params.top_k < logits.shape[-1]:
         vals, order = torch.topk(logits, params.top_k, dim=-1)  # sorted, largest first
     else:
         vals, order = torch.sort(logits, descending=True, dim=-1)
     scaled = vals.float() / params.temperature
     tokens, lp, _ = _draw_from_sorted(scaled, order, scaled.logsumexp(-1), params.top_p, u)
-    return tokens, lp if want_logprobs else None
+    return tokens, lp
 
 
 def _top_p_from_candidates(logits: torch.Tensor, params: SamplingParams, u: torch.Tensor,
                            want_logprobs: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Top-p on a CPU without sorting the vocabulary: a full sort of 32 x 49,152 logits takes
-    ~48 ms on two cores (a quarter of a SmolLM2 decode step), the top 1,024 ~6 ms. A trained
+    ~46 ms on two cores (a quarter of a SmolLM2 decode step), the top 1,024 ~6 ms
+    (benchmarks/sampling_cpu.py). A trained
     model's nucleus almost always lies inside its top few hundred tokens; the probabilities are
     normalised over the whole row, so where the candidates' mass exceeds top_p the nucleus, its
     CDF and the draw are exactly those of the full sort. Rows where it does not (flat
@@ -90,9 +96,7 @@ def _top_p_from_candidates(logits: torch.Tensor, params: SamplingParams, u: torc
     tokens, lp, covered = _draw_from_sorted(vals.float() / params.temperature, order, lse, params.top_p, u)
     short = (~covered).nonzero()[:, 0]
     if len(short):
-        vals, order = torch.sort(logits[short], descending=True, dim=-1)
-        scaled = vals.float() / params.temperature
-        tokens[short], lp[short], _ = _draw_from_sorted(scaled, order, scaled.logsumexp(-1), params.top_p, u[short])
+        tokens[short], lp[short] = _draw_after_sort(logits[short], params, u[short])
     return tokens, lp if want_logprobs else None
 
 
