@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from halo_forge.verify.registry import get_verifier
-from halo_forge.verify.sandbox.isolation import BASE_UID
-from halo_forge.verify.sandbox.pool import UID_BASE
+from halo_forge.verify.sandbox.uids import owns_uid
 from tests.helpers import execution_task, mbpp_like
 
 ADD_TESTS = ["assert add(2, 3) == 5", "assert add(-1, 1) == 0", "assert add(10, 5) == 15"]
@@ -31,7 +30,7 @@ def sandbox_processes() -> list[int]:
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
             try:
-                if BASE_UID <= d.stat().st_uid < UID_BASE + 100_000:  # one-shot slots and pooled samples
+                if owns_uid(d.stat().st_uid):  # one-shot slots and pooled samples of any halo-forge process
                     pids.append(int(d.name))
             except OSError:
                 pass

@@ -103,6 +103,7 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
     from halo_forge.tasks import get_task_kind
     from halo_forge.train.raft import load_source_tasks
     from halo_forge.verify.registry import get_verifier
+    from halo_forge.verify.sandbox.guard import require_isolation
 
     ks = [k for k in (ks or cfg.k)]
     too_big = [k for k in ks if k > cfg.samples]
@@ -112,6 +113,7 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
     tasks = load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit)
     vname = (cfg.verifier.name if cfg.verifier else None) or kind.default_verifier
     verifier = get_verifier(vname, **(cfg.verifier.options if cfg.verifier else {}))
+    isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)
     out = Path(cfg.output)
     samples_path = out.with_suffix(".samples.jsonl")
     params = SamplingParams(n=cfg.samples, temperature=cfg.generation.temperature, top_p=cfg.generation.top_p,
@@ -133,6 +135,7 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
         if monitor:
             monitor.__exit__(None, None, None)
     result["timing"]["wall_time"] = round(time.monotonic() - start, 3)
+    result["isolation"] = isolation
     if monitor:
         result["hardware"] = monitor.summary()
     result["config"] = {**cfg.model_dump(mode="json"), "verifier": vname, "k": ks}
@@ -149,7 +152,7 @@ def generate_samples_cli(args) -> int:
     from halo_forge.cli import common
     from halo_forge.config import load_config
 
-    ov = common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS, common.GEN_FLAGS)
+    ov = common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS, common.GEN_FLAGS, common.SANDBOX_FLAGS)
     if "samples" in vars(args):
         ov["samples"] = args.samples
     ov["output"] = args.output

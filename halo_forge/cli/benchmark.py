@@ -12,6 +12,7 @@ def _add_run_flags(p) -> None:
     common.add_config_flag(p)
     common.add_model_flags(p)
     common.add_generation_flags(p)
+    common.add_sandbox_flags(p)
     p.add_argument("--verifier", "-v")
     p.add_argument("--samples", "-n", type=int, help="samples per task (N)")
     p.add_argument("--k", type=common.parse_k, help="comma-separated k values for pass@k (k <= N)")
@@ -53,7 +54,7 @@ def bench_config(args, extra: dict | None = None):
     from halo_forge.config import BenchmarkConfig, load_config
 
     ov = common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS, common.GEN_FLAGS, BENCH_FLAGS,
-                          {"task": "task"})
+                          common.SANDBOX_FLAGS, {"task": "task"})
     ov.update(extra or {})
     return load_config(BenchmarkConfig, getattr(args, "config", None), ov)
 
@@ -61,7 +62,7 @@ def bench_config(args, extra: dict | None = None):
 def report(result: dict) -> None:
     keys = ("problems", "total", "passed", "pass_rate", "compile_rate", "pass_at_k", "pass_at_1_ci95", "mean_reward",
             "mean_wer", "mean_perception", "mean_reasoning", "mean_output", "errors",
-            "timing", "hardware", "samples_file")
+            "timing", "hardware", "isolation", "samples_file")
     print(json.dumps({k: result[k] for k in keys if k in result}, indent=2))
 
 

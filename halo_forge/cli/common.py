@@ -19,6 +19,7 @@ TRAIN_FLAGS = {"learning_rate": "training.learning_rate", "epochs": "training.ep
                "batch_size": "training.batch_size", "grad_accum": "training.grad_accum",
                "max_steps": "training.max_steps", "max_seq_len": "training.max_seq_len",
                "warmup_ratio": "training.warmup_ratio", "gradient_checkpointing": "training.gradient_checkpointing"}
+SANDBOX_FLAGS = {"allow_weak_isolation": "sandbox.allow_weak"}
 LORA_FLAGS = {"lora": "lora.enabled", "lora_r": "lora.r", "lora_alpha": "lora.alpha"}
 
 
@@ -38,6 +39,11 @@ def add_source_flags(p: argparse.ArgumentParser, task_default: str | None = None
     p.add_argument("--prompts", help="JSONL file of task rows (as written by `data prepare`)")
     p.add_argument("--split")
     p.add_argument("--limit", type=int, help="use only the first N tasks")
+
+
+def add_sandbox_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-weak-isolation", dest="allow_weak_isolation", action="store_true",
+                   help="run model-written code even without bubblewrap (rlimits only; see the sandbox threat model)")
 
 
 def add_generation_flags(p: argparse.ArgumentParser) -> None:

@@ -25,6 +25,7 @@ def register(sub) -> None:
     common.add_model_flags(gen)
     common.add_source_flags(gen)
     common.add_generation_flags(gen)
+    common.add_sandbox_flags(gen)
     gen.add_argument("--samples", "-n", type=int, help="samples per task")
     gen.add_argument("--output", "-o", required=True, help="samples JSONL to write")
     gen.set_defaults(handler=cmd_generate)

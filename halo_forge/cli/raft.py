@@ -13,6 +13,7 @@ def add_raft_flags(p) -> None:
     common.add_source_flags(p)
     common.add_generation_flags(p)
     common.add_training_flags(p)
+    common.add_sandbox_flags(p)
     p.add_argument("--output-dir", "-o", dest="output_dir")
     p.add_argument("--verifier", "-v", help="registered verifier name (default: the task kind's, or each row's type)")
     p.add_argument("--cycles", type=int)
@@ -43,7 +44,7 @@ def raft_config(args, task: str | None = None):
     from halo_forge.config import RaftConfig, load_config
 
     ov = common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS, common.GEN_FLAGS, common.TRAIN_FLAGS,
-                          common.LORA_FLAGS, RAFT_FLAGS)
+                          common.LORA_FLAGS, common.SANDBOX_FLAGS, RAFT_FLAGS)
     common.preset_task(ov, args, task, ("dataset", "prompts"))
     return load_config(RaftConfig, getattr(args, "config", None), ov)
 
@@ -53,14 +54,15 @@ def print_cycle(metrics: dict) -> None:
     print(f"cycle {metrics['cycle']}: pass {metrics['pass_rate']:.1%}  reward {metrics['mean_reward']:.3f}  "
           f"kept {metrics['kept']}  lr {metrics['learning_rate']:.2e}  loss {metrics['train_loss'] or 0:.4f}  "
           f"gen {t['generate_s']:.0f}s ({metrics['gen_tokens_per_s']:.0f} tok/s)  verify {t['verify_s']:.0f}s  "
-          f"train {t['train_s']:.0f}s", flush=True)
+          f"train {t['train_s']:.0f}s  sandbox {metrics.get('isolation', '?')}", flush=True)
 
 
 def print_summary(result: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"RAFT ({result['status']}) — {result['output_dir']}")
+    levels = sorted({str(m.get("isolation", "?")) for m in result["cycles"]})
+    t = Table(title=f"RAFT ({result['status']}) — {result['output_dir']} — sandbox: {', '.join(levels) or '?'}")
     for col in ("cycle", "samples", "pass rate", "mean reward", "solved", "kept", "errors", "lr", "gen s", "verify s",
                 "train s", "gen tok/s"):
         t.add_column(col, justify="right")

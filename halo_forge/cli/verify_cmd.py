@@ -14,6 +14,8 @@ def register(sub) -> None:
     p.add_argument("--options", help="verifier options as JSON, e.g. '{\"partial_credit\": true}'")
     p.add_argument("--output", "-o", help="write re-scored samples here (JSONL)")
     p.add_argument("--workers", type=int)
+    p.add_argument("--allow-weak-isolation", dest="allow_weak_isolation", action="store_true",
+                   help="run model-written code even without bubblewrap (rlimits only)")
     p.set_defaults(handler=cmd_verify)
 
 
@@ -23,6 +25,7 @@ def cmd_verify(args) -> int:
     from halo_forge.rollout import sample_record
     from halo_forge.train.raft import reward_histogram
     from halo_forge.verify.registry import get_verifier
+    from halo_forge.verify.sandbox.guard import require_isolation
 
     options = {}
     if getattr(args, "options", None):
@@ -36,6 +39,7 @@ def cmd_verify(args) -> int:
             raise DataError(f"{args.samples}:{line}: sample rows need 'task' and 'completion'")
         rows.append((Task.from_dict(row["task"], f"{args.samples}:{line}: field 'task'"), row))
     verifier = get_verifier(args.verifier, **options)
+    require_isolation(verifier, [t for t, _ in rows], getattr(args, "allow_weak_isolation", False))
     verdicts = verifier.verify_batch([(t, r["completion"]) for t, r in rows], getattr(args, "workers", None))
     out = []
     for (task, row), v in zip(rows, verdicts):

@@ -56,6 +56,12 @@ class VerifierSpec(Strict):
     workers: int | None = Field(None, ge=1)
 
 
+class SandboxConfig(Strict):
+    """How model-written code may run. Kernel isolation (bubblewrap) is required unless allow_weak."""
+
+    allow_weak: bool = Field(False, description="run untrusted code with rlimits only when bubblewrap is unavailable")
+
+
 class ModelFields(Strict):
     model: str = "smollm2-135m-instruct"
     device: str = "auto"
@@ -110,6 +116,7 @@ class RaftConfig(ModelFields, TaskSource):
     lora: LoraConfig = Field(default_factory=LoraConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     resume_from_cycle: int | None = Field(None, ge=1)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
 
     @model_validator(mode="after")
     def _one_source(self) -> "RaftConfig":
@@ -126,6 +133,7 @@ class BenchmarkConfig(ModelFields, TaskSource):
     output: str = "results/benchmark.json"
     generation: GenerationConfig = Field(default_factory=lambda: GenerationConfig(temperature=0.8))
     hardware_metrics: bool = False
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
 
     @model_validator(mode="after")
     def _one_source(self) -> "BenchmarkConfig":

@@ -128,7 +128,14 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
     from halo_forge.tasks import get_task_kind
     from halo_forge.train.trainer import train_on_examples
     from halo_forge.verify.registry import get_verifier
+    from halo_forge.verify.sandbox.guard import require_isolation
 
+    kind = get_task_kind(cfg.task)
+    tasks = load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit)
+    by_id = {t.id: t for t in tasks}
+    vname = kind.default_verifier if cfg.verifier.name == "auto" else cfg.verifier.name
+    verifier = get_verifier(vname, **cfg.verifier.options)
+    isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)  # before anything is written
     run = RunDir(cfg.output_dir)
     run.root.mkdir(parents=True, exist_ok=True)
     run.check_config(cfg)
@@ -138,11 +145,6 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
                               f"is not complete in {run.root} (latest: {run.latest_completed()})")
         run.discard_from(cfg.resume_from_cycle)
     start = run.latest_completed() + 1
-    kind = get_task_kind(cfg.task)
-    tasks = load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit)
-    by_id = {t.id: t for t in tasks}
-    vname = kind.default_verifier if cfg.verifier.name == "auto" else cfg.verifier.name
-    verifier = get_verifier(vname, **cfg.verifier.options)
     summary_path = run.root / "training_summary.json"
     states = [run.state(c) for c in range(1, start)]
     cycles: list[dict[str, Any]] = [st["metrics"] for st in states if st.get("metrics")]
@@ -189,7 +191,7 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
         _save_model(model, tok, cdir / "model")
         shutil.rmtree(cdir / "trainer", ignore_errors=True)
         metrics = {
-            "cycle": cycle, **cycle_metrics(records), "kept": len(kept), "selection": sel,
+            "cycle": cycle, **cycle_metrics(records), "kept": len(kept), "selection": sel, "isolation": isolation,
             "learning_rate": lr, "train_steps": outcome.steps, "train_loss": outcome.loss,
             "timing": {"generate_s": round(rstats.generation_time, 2), "verify_s": round(rstats.verification_time, 2),
                        "train_s": round(train_time, 2)},

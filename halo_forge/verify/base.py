@@ -70,6 +70,8 @@ class Verifier:
     name: ClassVar[str] = ""
     #: Threads are enough when the work happens in sandboxed subprocesses.
     default_workers: ClassVar[int | None] = None
+    #: Executes model output on this host (so needs the sandbox; see verify/sandbox/guard.py).
+    runs_untrusted_code: ClassVar[bool] = False
 
     def __init__(self, **options: Any):
         self.options = options

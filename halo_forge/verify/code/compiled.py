@@ -29,6 +29,7 @@ from halo_forge.verify.sandbox import Sandbox, SandboxLimits, isolation_level
 
 class CompiledVerifier(Verifier):
     name = "gcc"
+    runs_untrusted_code = True
     toolchain = "gcc"
     output_name = "prog"
     language: str | None = None  # set by single-language verifiers (rust, go)

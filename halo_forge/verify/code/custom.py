@@ -19,6 +19,7 @@ from halo_forge.verify.sandbox.isolation import SANDBOX_DIR
 @register_verifier
 class CustomVerifier(Verifier):
     name = "custom"
+    runs_untrusted_code = True
 
     def check(self, task: Task, completion: str, slot: int = 0) -> VerifyResult:
         opts = {**self.options, **{k: v for k, v in task.verifier.items() if k != "type"}}

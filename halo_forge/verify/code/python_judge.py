@@ -36,16 +36,28 @@ def sandbox_python() -> str | None:
     return shutil.which("python3")
 
 
-class CandidateDied(Exception):
-    """The candidate process ended, timed out or sent garbage before answering."""
+class CandidateDied(BaseException):
+    """The candidate process ended, timed out or sent garbage before answering.
+
+    A BaseException so that test code's own `except Exception:` cannot swallow it; the judge
+    also remembers the death and fails the sample whatever the test code did next."""
+
+
+class WorkerDied(BaseException):
+    """The warm sandbox worker (not the candidate) is gone: re-run the sample, never score it."""
 
 
 class CandidateError(Exception):
-    """The candidate raised an exception of a non-builtin type."""
+    """The candidate raised an exception the judge does not re-raise as itself: a non-builtin type,
+    or a control-flow exception (StopIteration & co.) that would end the test's own iteration
+    (`all(map(f, xs))` of a StopIteration-raising f is `all([])`, i.e. True)."""
 
 
+# Exceptions that steer control flow in the caller instead of failing it: never re-raised as themselves.
+_CONTROL_FLOW = (StopIteration, StopAsyncIteration, GeneratorExit, SystemExit, KeyboardInterrupt)
 _SAFE_EXC = {n: getattr(builtins, n) for n in dir(builtins)
-             if isinstance(getattr(builtins, n), type) and issubclass(getattr(builtins, n), Exception)}
+             if isinstance(getattr(builtins, n), type) and issubclass(getattr(builtins, n), Exception)
+             and not issubclass(getattr(builtins, n), _CONTROL_FLOW)}
 
 
 class RemoteFunction:
@@ -69,6 +81,7 @@ class CandidateProcess:
         if not self.python:
             raise RuntimeError("no python3 under /usr for the sandbox")
         self.session: SandboxSession | PooledSession | None = None
+        self.died: str | None = None  # why the candidate died, once it has
         if pooled and pool_available():
             try:
                 self.session = PooledSession(slot, limits, self.python, HARNESS_SOURCE, program, limits.wall_seconds)
@@ -86,22 +99,20 @@ class CandidateProcess:
         self.predicted_calls = 0  # calls answered from a batch sent ahead
         self.predicted: deque[bytes] = deque()  # requests sent ahead whose answers are still unread
         first = self._read()
-        if first is None and isinstance(self.session, PooledSession) and not self.session.z.alive():
-            # The warm worker itself died: that says nothing about the candidate, so run it again
-            # in a one-shot sandbox rather than score it.
-            log.warning("warm sandbox worker died; re-running the sample in a one-shot sandbox")
-            self.session.close()
-            self.session = Sandbox(limits, slot).session(
-                [self.python, "-I", "-S", "-B", "harness.py"],
-                files={"harness.py": HARNESS_SOURCE, "candidate.py": program},
-            )
-            first = self._read()
+        pooled_session = isinstance(self.session, PooledSession)
+        if pooled_session and (self.session.worker_died or (first or {}).get("infra_error")):
+            self.close()
+            raise WorkerDied("warm sandbox worker failed before the candidate ran")
         if first is None:
             self.load_error = "candidate exited or timed out while loading"
         elif "load_error" in first:
             self.load_error = str(first["load_error"])
         elif first != {"ready": True}:
             self.load_error = "unexpected output from the candidate process"
+
+    def _check_worker(self) -> None:
+        if getattr(self.session, "worker_died", False):
+            raise WorkerDied("warm sandbox worker died during the sample")
 
     def _read(self) -> dict | None:
         line = self.session.recv()
@@ -133,6 +144,8 @@ class CandidateProcess:
     def call(self, name: str, args: tuple):
         if self.load_error:
             raise CandidateDied(self.load_error)
+        if self.died:
+            raise CandidateDied(self.died)
         self.calls += 1
         request = [name, [harness_py.encode(a) for a in args]]
         if self.predicted and self.predicted[0] == json.dumps(request).encode():
@@ -141,10 +154,14 @@ class CandidateProcess:
         else:
             self._drain_predicted()
             if not self.session.send(json.dumps({"fn": request[0], "args": request[1]}).encode()):
-                raise CandidateDied("candidate process is gone")
+                self._check_worker()
+                self.died = "candidate process is gone"
+                raise CandidateDied(self.died)
         msg = self._read()
         if msg is None:
-            raise CandidateDied("timeout" if self.session.timed_out else "candidate process died")
+            self._check_worker()
+            self.died = "timeout" if self.session.timed_out else "candidate process died"
+            raise CandidateDied(self.died)
         if "ok" not in msg:
             self.predicted.clear()  # the harness ends a batch at its first exception
         return self._result(msg)
@@ -154,12 +171,12 @@ class CandidateProcess:
         if "ok" in msg:
             try:
                 return harness_py.decode(msg["ok"])
-            except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+            except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError) as exc:
                 raise CandidateDied(f"malformed result: {exc}") from None
         exc_name = str(msg.get("exc", "Exception"))
         text = str(msg.get("msg", ""))[:300]
         exc_type = _SAFE_EXC.get(exc_name)
-        if exc_type is None or exc_type in (SystemExit, KeyboardInterrupt, GeneratorExit):
+        if exc_type is None:
             raise CandidateError(f"{exc_name}: {text}")
         try:
             raise exc_type(text)

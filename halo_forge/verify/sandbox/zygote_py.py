@@ -17,19 +17,45 @@ import json
 import os
 import resource
 import select
-import shutil
 import signal
 import sys
 
 CLONE_NEWPID = 0x20000000
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 2, 4, 16384, 1 << 18
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 MAX_LINE = 16 << 20
 libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _child(workdir, uid, limits, to_r, from_w, life_r):
-    """Runs in the fork, pid 1 of a fresh pid namespace: drop privileges, then serve the candidate."""
+def _private_tmp(code, uid, tmp_bytes):
+    """A mount namespace of the sample's own with a fresh, size-capped tmpfs on /tmp holding its
+    scratch dir: nothing it writes is seen by the next sample, and it all vanishes with the
+    namespace (no clean-up walk that a deep or unreadable tree could defeat)."""
+    if libc.unshare(CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS) failed")
+    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        raise OSError(ctypes.get_errno(), "mount --make-rprivate / failed")
+    opts = ("size=%d,mode=1777" % tmp_bytes).encode()
+    if libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, opts) != 0:
+        raise OSError(ctypes.get_errno(), "mounting the sample's /tmp failed")
+    workdir = "/tmp/work"
+    os.mkdir(workdir, 0o700)
+    with open(os.path.join(workdir, "candidate.py"), "w", encoding="utf-8") as fh:
+        fh.write(code)
+    os.chown(workdir, uid, uid)
+    os.chown(os.path.join(workdir, "candidate.py"), uid, uid)
+    return workdir
+
+
+def _child(code, uid, limits, tmp_bytes, to_r, from_w, life_r):
+    """Runs in the fork, pid 1 of a fresh pid namespace: private /tmp, drop privileges, then serve the candidate."""
+    try:
+        workdir = _private_tmp(code, uid, tmp_bytes)
+    except BaseException as exc:  # infrastructure, not the candidate: the judge re-runs it elsewhere
+        os.write(from_w, (json.dumps({"infra_error": "%s: %s" % (type(exc).__name__, exc)}) + "\n").encode())
+        os._exit(97)
     os.dup2(to_r, 0)
     os.dup2(from_w, 1)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -129,6 +155,7 @@ def _relay(out, judge, child_r, to_child):
 def main():
     uid_base, uid_count = int(sys.argv[1]), int(sys.argv[2])
     limits = json.loads(sys.argv[3])
+    tmp_bytes = int(sys.argv[4])
     judge = Lines(sys.stdin.fileno())
     out = sys.stdout.buffer
     own_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
@@ -142,18 +169,12 @@ def main():
         req = json.loads(line)
         n += 1
         uid = uid_base + n % uid_count
-        workdir = "/tmp/s%d" % n
-        os.mkdir(workdir, 0o700)
-        with open(os.path.join(workdir, "candidate.py"), "w", encoding="utf-8") as fh:
-            fh.write(req["code"])
-        os.chown(workdir, uid, uid)
-        os.chown(os.path.join(workdir, "candidate.py"), uid, uid)
         to_r, to_w = os.pipe()
         from_r, from_w = os.pipe()
         life_r, life_w = os.pipe()  # EOF on life_r = the zygote is gone
         pid = _fork_in_new_pid_namespace(own_ns)
         if pid == 0:
-            _child(workdir, uid, limits, to_r, from_w, life_r)
+            _child(req["code"], uid, limits, tmp_bytes, to_r, from_w, life_r)
         for fd in (to_r, from_w, life_r):
             os.close(fd)
         reason = _relay(out, judge, from_r, to_w)
@@ -162,7 +183,6 @@ def main():
         for fd in (to_w, from_r, life_w):
             os.close(fd)
         _reap()
-        shutil.rmtree(workdir, ignore_errors=True)
         out.write(("z done %s\n" % reason).encode())
         out.flush()
         if reason == "judge_gone":

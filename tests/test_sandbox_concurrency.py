@@ -1,0 +1,54 @@
+"""Concurrent halo-forge processes on one host never share sandbox uids, so one run's fork bombs
+cannot change another run's verdicts."""
+
+import json
+import os
+import subprocess
+import sys
+
+from halo_forge.verify.sandbox import uids
+
+BOMB = "import os\ndef add(a, b):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass"
+TESTS = ["assert add(2, 3) == 5", "assert add(-1, 1) == 0"]
+OPTIONS = json.dumps({"limits": {"wall_seconds": 3, "cpu_seconds": 3}})
+
+
+def _samples(path, programs):
+    with open(path, "w") as fh:
+        for i, code in enumerate(programs):
+            task = {"id": f"t{i}", "prompt": "p", "verifier": {"type": "mbpp", "entry_point": "add", "tests": TESTS}}
+            fh.write(json.dumps({"task": task, "completion": f"```python\n{code}\n```"}) + "\n")
+
+
+def _verify(samples, out):
+    cmd = [sys.executable, "-m", "halo_forge", "verify", str(samples), "--output", str(out), "--options", OPTIONS,
+           "--workers", "2"]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _verdicts(out):
+    return [(r["task_id"], r["reward"], r["passed"]) for r in map(json.loads, open(out))]
+
+
+def test_fork_bombs_in_one_run_leave_another_runs_verdicts_unchanged(tmp_path):
+    honest = ["def add(a, b):\n    return a + b", "def add(a, b):\n    return a - b",
+              "def add(a, b):\n    import os\n    os.fork() or os._exit(0)\n    return a + b"] * 8
+    _samples(tmp_path / "a.jsonl", honest)
+    _samples(tmp_path / "bombs.jsonl", [BOMB] * 6)
+    solo = _verify(tmp_path / "a.jsonl", tmp_path / "solo.jsonl")
+    assert solo.wait(timeout=300) == 0, solo.stderr.read()
+    bombs = _verify(tmp_path / "bombs.jsonl", tmp_path / "bombs_out.jsonl")
+    busy = _verify(tmp_path / "a.jsonl", tmp_path / "busy.jsonl")
+    assert busy.wait(timeout=300) == 0, busy.stderr.read()
+    assert bombs.wait(timeout=300) == 0, bombs.stderr.read()
+    assert _verdicts(tmp_path / "busy.jsonl") == _verdicts(tmp_path / "solo.jsonl")
+    assert not any(p for _, _, p in _verdicts(tmp_path / "bombs_out.jsonl"))
+
+
+def test_two_processes_get_disjoint_uid_ranges():
+    here = uids.uid_range()
+    code = "from halo_forge.verify.sandbox import uids; print(uids.uid_range()[0])"
+    other = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert other != here[0] and abs(other - here[0]) >= uids.RANGE_SIZE
+    assert uids.owns_uid(uids.one_shot_uid(3)) and uids.owns_uid(uids.pool_uid_base(5)[0] + 399)
+    assert os.path.exists(uids._lock_dir() / "range-0")
