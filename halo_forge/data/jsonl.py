@@ -47,15 +47,30 @@ def write_jsonl_atomic(path: str | Path, rows: Iterable[Any]) -> None:
     write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it (os.umask would race with other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
 def write_text_atomic(path: str | Path, text: str) -> None:
+    """Temp file + fsync + rename; a `.gz` path is written gzip-compressed. Permissions follow the
+    umask like any other file we create (mkstemp alone would leave 0600)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+        os.fchmod(fd, 0o666 & ~current_umask())
+        with os.fdopen(fd, "wb") as raw:
+            data = text.encode("utf-8")
+            raw.write(gzip.compress(data, mtime=0) if p.suffix == ".gz" else data)
+            raw.flush()
+            os.fsync(raw.fileno())
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

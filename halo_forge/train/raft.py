@@ -116,6 +116,20 @@ def _show_progress() -> bool:
     return log.isEnabledFor(logging.INFO) and sys.stderr.isatty()
 
 
+def _summary(cfg: RaftConfig, cycles: list, status: str | None, model: Any, engine: str, isolation: str, verifier: Any,
+             tasks: list, started: float) -> dict[str, Any]:
+    from halo_forge import provenance
+
+    out: dict[str, Any] = {"cycles": cycles}
+    if status:
+        out["status"] = status
+    out["config"] = cfg.model_dump(mode="json")
+    out["provenance"] = provenance.collect(model=model, engine=engine, isolation=isolation, verifier=verifier,
+                                          dataset=cfg.dataset or cfg.prompts, split=cfg.split, tasks=tasks,
+                                          seed=cfg.seed, config=out["config"], started=started)
+    return out
+
+
 def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
              report: Callable[[dict[str, Any]], None] | None = None,
              after_cycle: Callable[[int, Any, Any], dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -136,6 +150,7 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
     vname = kind.default_verifier if cfg.verifier.name == "auto" else cfg.verifier.name
     verifier = get_verifier(vname, **cfg.verifier.options)
     isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)  # before anything is written
+    started = time.time()
     run = RunDir(cfg.output_dir)
     run.root.mkdir(parents=True, exist_ok=True)
     run.check_config(cfg)
@@ -203,7 +218,8 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
         run.write_state(cycle, {"cycle": cycle, "phase": "done", "metrics": metrics})
         run.mark_completed(cycle)
         cycles.append(metrics)
-        write_json_atomic(summary_path, {"cycles": cycles, "config": cfg.model_dump(mode="json")})
+        write_json_atomic(summary_path,
+                          _summary(cfg, cycles, None, model, engine.name, isolation, verifier, tasks, started))
         tb.cycle(cycle, metrics)
         if report:
             report(metrics)
@@ -215,5 +231,6 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
         shutil.copytree(last, tmp)
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
-    write_json_atomic(summary_path, {"cycles": cycles, "status": status, "config": cfg.model_dump(mode="json")})
+    write_json_atomic(summary_path, _summary(cfg, cycles, status, model, engine.name, isolation, verifier, tasks,
+                                             started))
     return {"cycles": cycles, "status": status, "output_dir": str(run.root)}

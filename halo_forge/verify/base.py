@@ -68,6 +68,8 @@ class Verifier:
     """
 
     name: ClassVar[str] = ""
+    #: bumped whenever a verdict for the same (task, completion) could change; recorded in results
+    version: ClassVar[str] = "1"
     #: Threads are enough when the work happens in sandboxed subprocesses.
     default_workers: ClassVar[int | None] = None
     #: Executes model output on this host (so needs the sandbox; see verify/sandbox/guard.py).

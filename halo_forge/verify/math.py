@@ -63,22 +63,59 @@ def extract_answer(text: str) -> tuple[str | None, str]:
     return None, "none"
 
 
-def to_number(s: str) -> Fraction | None:
-    t = s.strip().strip("$ .").replace(",", "").replace("\\!", "").replace("\\$", "")
-    t = re.sub(r"\\(?:text|mathrm)\{[^}]*\}", "", t).strip()
-    pct = t.endswith("%") or t.endswith("\\%")
-    t = t.rstrip("%").rstrip("\\").strip()
+_UNIT_WORDS = r"(?:[a-zA-Z][a-zA-Z.']*\s*){0,3}"  # "dollars", "apples per box", "cm"
+
+
+def parse_number(s: str) -> tuple[Fraction, bool] | None:
+    """(value as written, had a percent sign) for a plain number with optional currency, units,
+    thousands separators and a `x =` prefix; None for anything else (an expression, a hedge)."""
+    t = s.strip().replace("\\!", "").replace("\\$", "$").replace("\\,", "")
+    t = re.sub(r"\\(?:text|mathrm|textbf)\{([^}]*)\}", r" \1 ", t)
+    t = re.sub(r"^\s*[a-zA-Z]\s*=\s*", "", t)  # "x = 18"
+    t = re.sub(r"\([^()]*\)\s*$", "", t).strip()  # "18 (dollars)"
+    t = t.strip(" .")
+    t = re.sub(r"^(?:\$|US\$|USD|€|£)\s*", "", t)
+    pct = False
+    m = re.fullmatch(r"(.*?)\s*(?:\\?%|percent|per\s*cent)\s*", t, re.I)
+    if m:
+        t, pct = m.group(1), True
+    else:
+        t = re.sub(r"(?<=\d)\s*" + _UNIT_WORDS + r"$", "", t).strip()  # "18 dollars", "5 apples"
+    t = t.strip("$ ")
+    if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?", t):
+        t = t.replace(",", "")
     m = re.fullmatch(r"\\[dt]?frac\{(-?\d+)\}\{(-?\d+)\}", t) or re.fullmatch(r"(-?\d+)\s*/\s*(-?\d+)", t)
     try:
         if m:
-            val = Fraction(int(m.group(1)), int(m.group(2)))
-        elif re.fullmatch(r"-?\d+(?:\.\d+)?|-?\.\d+", t):
-            val = Fraction(t)
-        else:
-            return None
+            return Fraction(int(m.group(1)), int(m.group(2))), pct
+        if re.fullmatch(r"-?\d+(?:\.\d+)?|-?\.\d+", t):
+            return Fraction(t), pct
     except (ValueError, ZeroDivisionError):
         return None
-    return val / 100 if pct else val
+    return None
+
+
+def to_number(s: str) -> Fraction | None:
+    """The number's value (a percentage as a fraction: 25% -> 1/4)."""
+    got = parse_number(s)
+    if got is None:
+        return None
+    value, pct = got
+    return value / 100 if pct else value
+
+
+def numbers_equal(pred: str, gold: str) -> bool | None:
+    """None unless both are plain numbers. A percent sign on one side only is a unit, not a
+    scale: '25%' answers a gold 25 (GSM8K writes percentages bare) and a gold 0.25."""
+    p, g = parse_number(pred), parse_number(gold)
+    if p is None or g is None:
+        return None
+    (pv, pp), (gv, gp) = p, g
+    if pp == gp or pv == gv:
+        return pv == gv
+    if pp:  # '25%' for a gold 0.25; but never '1800%' for a whole-number gold 18
+        return gv.denominator != 1 and pv / 100 == gv
+    return pv == gv / 100
 
 
 CHECK_SECONDS = 5
@@ -123,12 +160,16 @@ class _CheckProcess:
 _checker = _CheckProcess()
 
 
-def answers_equal(pred: str, gold: str) -> bool:
-    a, b = to_number(pred), to_number(gold)
-    if a is not None and b is not None:
-        return a == b
+def answers_equal(pred: str, gold: str, allow_expressions: bool = False) -> bool:
+    """A numeric gold takes a number: `16 + 2` is not an answer of 18 (an unevaluated
+    expression leaves the arithmetic undone) unless the task allows expressions."""
+    same = numbers_equal(pred, gold)
+    if same is not None:
+        return same
     if pred.strip() == gold.strip():
         return True
+    if parse_number(gold) is not None and not allow_expressions:
+        return False
     if threading.current_thread() is threading.main_thread():
         return symbolic_equal(pred, gold)
     return _checker.equal(pred, gold)
@@ -142,6 +183,7 @@ def shows_work(text: str, answer: str | None) -> bool:
 @register_verifier
 class MathVerifier(Verifier):
     name = "math"
+    version = "2"  # 2: percent/currency/unit answers accepted, unevaluated expressions rejected for numeric golds
     default_workers = 1
 
     def check(self, task: Task, completion: str, slot: int = 0) -> VerifyResult:
@@ -153,6 +195,7 @@ class MathVerifier(Verifier):
         if pred is None:
             key = "no_answer_with_work" if work else "no_answer_no_work"
             return VerifyResult(rewards[key], False, "format", details)
-        if answers_equal(pred, gold):
+        allow = bool(task.verifier.get("allow_expressions", self.options.get("allow_expressions", False)))
+        if answers_equal(pred, gold, allow):
             return VerifyResult(rewards["correct"], True, "answer", details)
         return VerifyResult(rewards["wrong_with_work" if work else "wrong_no_work"], False, "answer", details)

