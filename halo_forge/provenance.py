@@ -19,7 +19,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 #: fields whose difference between two compared runs is worth a warning line
 COMPARED_FIELDS = ("git_commit", "engine", "dtype", "device_name", "isolation", "verifier", "verifier_version",
-                   "dataset", "split", "data_sha256")
+                   "dataset", "dataset_version", "split", "data_sha256")
 
 
 def _git(*args: str) -> str | None:
@@ -75,6 +75,14 @@ def model_dtype(model: Any) -> str | None:
         return None
 
 
+def _dataset_version(name: str | None) -> str | None:
+    from halo_forge.data.registry import DATASETS, _ensure_loaded
+
+    _ensure_loaded()
+    info = DATASETS.get(name or "")
+    return info.version if info else None
+
+
 def collect(*, model: Any, engine: str, isolation: str, verifier: Any, dataset: str | None, split: str | None,
             tasks: list, seed: int, config: dict[str, Any], started: float) -> dict[str, Any]:
     return {
@@ -86,6 +94,7 @@ def collect(*, model: Any, engine: str, isolation: str, verifier: Any, dataset: 
         "verifier": getattr(verifier, "name", str(verifier)),
         "verifier_version": str(getattr(verifier, "version", "1")),
         "dataset": dataset,
+        "dataset_version": _dataset_version(dataset),
         "split": split,
         "data_sha256": tasks_sha256(tasks),
         "tasks": len(tasks),

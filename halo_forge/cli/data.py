@@ -1,4 +1,4 @@
-"""`halo-forge data {prepare,generate,validate}`."""
+"""`halo-forge data {prepare,generate,overlap,validate}`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,16 @@ def register(sub) -> None:
     gen.add_argument("--samples", "-n", type=int, help="samples per task")
     gen.add_argument("--output", "-o", required=True, help="samples JSONL to write")
     gen.set_defaults(handler=cmd_generate)
+
+    ov = g.add_parser("overlap", help="exact and near duplicates between two splits (question and reference)")
+    ov.add_argument("--dataset", "-d", help="registered dataset")
+    ov.add_argument("--between", nargs=2, metavar=("TRAIN", "HELDOUT"), help="training pool and held-out split")
+    ov.add_argument("--all", dest="check_all", action="store_true",
+                    help="every bundled dataset's training pool against its held-out split")
+    ov.add_argument("--question-threshold", type=float, help="flag at this question similarity (default 0.8)")
+    ov.add_argument("--reference-threshold", type=float, help="flag at this reference similarity (default 0.95)")
+    ov.add_argument("--json", dest="json_out", help="write the flagged pairs here")
+    ov.set_defaults(handler=cmd_overlap)
 
     val = g.add_parser("validate", help="check a JSONL file's format, naming every bad line")
     val.add_argument("file")
@@ -62,6 +72,33 @@ def cmd_generate(args) -> int:
     from halo_forge.bench.runner import generate_samples_cli
 
     return generate_samples_cli(args)
+
+
+def cmd_overlap(args) -> int:
+    """Exit 0 when clean, 1 when any pair is at or above a threshold, 2 on bad input."""
+    from halo_forge.data import load_tasks
+    from halo_forge.data.overlap import CHECKED_SPLITS, QUESTION_THRESHOLD, REFERENCE_THRESHOLD, find_overlaps
+
+    if getattr(args, "check_all", False):
+        checks = list(CHECKED_SPLITS)
+    elif getattr(args, "dataset", None) and getattr(args, "between", None):
+        checks = [(args.dataset, *args.between)]
+    else:
+        raise DataError("data overlap needs --dataset X --between TRAIN HELDOUT, or --all")
+    q = getattr(args, "question_threshold", None) or QUESTION_THRESHOLD
+    r = getattr(args, "reference_threshold", None) or REFERENCE_THRESHOLD
+    report = {}
+    for name, train, heldout in checks:
+        pairs = find_overlaps(load_tasks(name, train), load_tasks(name, heldout), q, r)
+        report[f"{name}:{train}~{heldout}"] = [p.to_dict() for p in pairs]
+        print(f"{name}: {train} vs {heldout}: {len(pairs)} pair(s) at question >= {q} or reference >= {r}")
+        for p in pairs[:50]:
+            print(f"  {p.heldout}  ~  {p.train}   question {p.question:.2f}  reference {p.reference:.2f}")
+    if getattr(args, "json_out", None):
+        from halo_forge.data.jsonl import write_json_atomic
+
+        write_json_atomic(args.json_out, report)
+    return 1 if any(report.values()) else 0
 
 
 def cmd_validate(args) -> int:

@@ -28,6 +28,7 @@ class DatasetInfo:
     offline: bool = True
     sft_only: bool = False  # rows carry a reference answer but no verifier data
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    version: str = "1"  # bumped when the rows of any split change (recorded in results' provenance)
 
 
 DATASETS: dict[str, DatasetInfo] = {}

@@ -19,9 +19,17 @@ def read_split(split: str) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+#: train rows that are near-twins of a test question (`halo-forge data overlap --dataset gsm8k`): the same
+#: word problem with other numbers (test 602 ~ train 1314 and 5162, test 632 ~ train 20). Left out of
+#: `train` since dataset version 2; ids keep their upstream line numbers.
+TRAIN_TWINS_OF_TEST = frozenset({20, 1314, 5162})
+
+
 def load(split: str) -> list[Task]:
     tasks = []
     for i, row in enumerate(read_split(split)):
+        if split == "train" and i in TRAIN_TWINS_OF_TEST:
+            continue
         solution, _, final = row["answer"].rpartition("####")
         answer = final.strip().replace(",", "")
         tasks.append(
@@ -51,5 +59,6 @@ register_dataset(
         splits=("train", "test"),
         loader=load,
         source="bundled: openai/grade-school-math",
+        version="2",
     )
 )

@@ -15,10 +15,13 @@ from halo_forge.data.task import Task
 
 SPLITS = {"prompt": (1, 10), "test": (11, 510), "validation": (511, 600), "train": (601, 974)}
 POOLS = {"nontest": ("prompt", "validation", "train")}  # every task outside the test ids (a training pool)
-# Upstream duplicates of a test problem outside the test ids (benchmarks/contamination.py finds them):
-# 569 (validation) is test 104 with other quotes. The standard splits stay as published; the
-# training pools leave it out.
-TEST_DUPLICATES = frozenset({569})
+# Near-twins of a test problem outside the test ids (`halo-forge data overlap --dataset mbpp`): the same
+# question, or the same solution up to renaming and an operator (569 is test 104 with other quotes;
+# 608 is test 67's Bell number with identical code; 800/451, 756/434, 584/440 ...). The standard
+# splits stay as published; the training pool `nontest` leaves them out (dataset version 2; version 1
+# left out only 569).
+TEST_DUPLICATES = frozenset({569, 4, 8, 562, 574, 577, 584, 588, 599, 600, 608, 616, 618, 624, 726, 736, 756, 764,
+                             787, 794, 800})
 
 PROMPT = (
     "You are an expert Python programmer, and here is your task: {text}\n"
@@ -76,5 +79,6 @@ register_dataset(
         splits=(*SPLITS, *POOLS),
         loader=load,
         source="bundled: google-research mbpp sanitized",
+        version="2",
     )
 )
