@@ -72,7 +72,7 @@ def test_remote_build_gold_and_broken(sshd):
         bad = v.verify(task, "```cpp\nint main( {\n```")
         assert not bad.passed and bad.reward == 0.0 and bad.error is None
         warn = get_verifier("msvc", **sshd).verify(execution_task("w", []), "```cpp\nint main(){int x; return 0;}\n```")
-        assert warn.passed and warn.reward == 0.3
+        assert not warn.passed and warn.reward == 0.3 and warn.details["compile_only"]  # compiling is not passing
         # One persistent connection per worker slot: the control socket is reused.
         assert len(v._conns) == 1
     finally:

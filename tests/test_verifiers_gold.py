@@ -73,9 +73,11 @@ def test_codeforces_references_compile():
     tasks = load_tasks("codeforces_cpp", "train") + load_tasks("codeforces_cpp", "test")
     v = get_verifier("gcc")
     res = v.verify_batch([(t, t.reference) for t in tasks])
-    failed = {t.id for t, r in zip(tasks, res) if not r.passed}
+    failed = {t.id for t, r in zip(tasks, res) if not r.details.get("compiled")}
     assert failed <= CODEFORCES_BROKEN_REFERENCES, failed - CODEFORCES_BROKEN_REFERENCES
     assert all(r.reward in (0.3, 0.5) for t, r in zip(tasks, res) if t.id not in failed)
+    assert not any(r.passed for r in res)  # no tests: compile rate only, never "passed"
+    assert all(r.details.get("compile_only") for t, r in zip(tasks, res) if t.id not in failed)
     bad = v.verify(tasks[0], "```cpp\nint main( {\n```")
     assert bad.reward == 0.0 and bad.stage == "compile"
 
@@ -93,7 +95,8 @@ def test_compile_cache_hits():
     code = "```cpp\n#include <bits/stdc++.h>\nint main(){ return 0; }\n```"
     first = v.verify(t, code)
     second = v.verify(t, code)
-    assert first.passed and second.passed and second.details["cached"] and not first.details["cached"]
+    assert first.details["compiled"] and second.details["compiled"]
+    assert second.details["cached"] and not first.details["cached"]
 
 
 @pytest.mark.skipif(not shutil.which("clang++"), reason="clang not installed")
@@ -175,3 +178,16 @@ def test_rust_verifier():
 def test_go_without_toolchain_is_an_error():
     r = get_verifier("go").verify(execution_task("g", []), "package main\nfunc main(){}")
     assert r.error and "not installed" in r.error and r.reward is None
+
+
+@pytest.mark.parametrize("program", [
+    "int main(){}",
+    "#include <cstdio>\nint main(){ return 0; }",
+    "#include <iostream>\nint main(){ int x; std::cin >> x; return 0; }",  # reads, prints nothing
+])
+def test_trivial_programs_earn_no_more_than_a_clean_compile(program):
+    """On any task with tests, a program that prints nothing never reaches the 'runs' rung."""
+    v = get_verifier("execution")
+    for task in load_tasks("cpp_basics", "test")[:4]:
+        r = v.verify(task, f"```cpp\n{program}\n```")
+        assert not r.passed and r.reward <= 0.5, (task.id, r)

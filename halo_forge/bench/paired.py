@@ -71,7 +71,8 @@ def load_run(path: str) -> Run:
         c = counts[str(row["task_id"])]
         c[0] += 1
         c[1] += bool(row["passed"])
-    name = result.get("label") or (p.name[:-5] if p.name.endswith(".json") else p.stem)
+    stem = p.name[:-5] if p.name.endswith(".json") else p.stem
+    name = result.get("label") or (f"{p.parent.name}/{stem}" if p.parent.name else stem)
     return Run(name, str(p), result, {k: (n, c) for k, (n, c) in counts.items()}, result.get("provenance") or {})
 
 

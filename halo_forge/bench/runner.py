@@ -30,6 +30,8 @@ DETAIL_METRICS = ("wer", "perception", "reasoning", "output")
 SUITES = {  # held-out splits only
     "humaneval": ("humaneval", "test", "code"),
     "mbpp": ("mbpp", "test", "code"),
+    "humaneval_cpp": ("humaneval_cpp", "test", "code"),
+    "mbpp_cpp": ("mbpp_cpp", "test", "code"),
     "gsm8k": ("gsm8k", "test", "reasoning"),
     "math500": ("math500", "test", "reasoning"),
     "bfcl": ("bfcl", "test", "agentic"),
@@ -53,7 +55,8 @@ def summarize(records: list[dict[str, Any]], ks: list[int], n: int) -> dict[str,
         per_task[r["task_id"]].append(r)
     counts = [(len(v), sum(bool(x["passed"]) for x in v)) for v in per_task.values()]
     code = [r for r in records if r.get("stage") in CODE_STAGES]
-    compiled = [r for r in code if r["stage"] != "compile" or r["passed"]]
+    compiled = [r for r in code if r["stage"] != "compile" or (r.get("details") or {}).get("compiled")]
+    compile_only = sum(bool((r.get("details") or {}).get("compile_only")) for r in records)
     cats: dict[str, dict[str, int]] = defaultdict(lambda: {"total": 0, "passed": 0})
     for r in records:
         c = cats[str(r["task"].get("meta", {}).get("category", "uncategorized"))]
@@ -75,6 +78,9 @@ def summarize(records: list[dict[str, Any]], ks: list[int], n: int) -> dict[str,
         "mean_reward": sum(rewards) / len(rewards) if rewards else None,
         **_detail_means(records),
         "by_category": dict(cats),
+        **({"compile_only_samples": compile_only,
+            "note": f"{compile_only} of {len(records)} samples are on tasks without tests: only their compile rate "
+                    f"is measured; they never count as passed"} if compile_only else {}),
         "errors": len(errors),
         "error_examples": [r["error"] for r in errors[:5]],
     }

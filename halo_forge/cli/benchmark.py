@@ -69,7 +69,7 @@ def bench_config(args, extra: dict | None = None):
 def report(result: dict) -> None:
     keys = ("problems", "total", "passed", "pass_rate", "compile_rate", "pass_at_k", "pass_at_1_ci95", "mean_reward",
             "mean_wer", "mean_perception", "mean_reasoning", "mean_output", "errors",
-            "timing", "hardware", "isolation", "samples_file")
+            "timing", "hardware", "isolation", "note", "samples_file")
     print(json.dumps({k: result[k] for k in keys if k in result}, indent=2))
 
 

@@ -33,8 +33,8 @@ class DatasetInfo:
 
 DATASETS: dict[str, DatasetInfo] = {}
 
-_SOURCE_MODULES = ("mbpp", "humaneval", "codeforces", "gsm8k", "math500", "bfcl", "cpp_basics", "speech_synth", "vision_synth", "hub",
-                   "hub_media")
+_SOURCE_MODULES = ("mbpp", "humaneval", "codeforces", "gsm8k", "math500", "bfcl", "cpp_basics", "cpp_translated",
+                   "speech_synth", "vision_synth", "hub", "hub_media")
 
 
 def register_dataset(info: DatasetInfo) -> DatasetInfo:

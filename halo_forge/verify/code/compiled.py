@@ -9,6 +9,8 @@ with `run: true`, a clean run on empty input).
 
 from __future__ import annotations
 
+import secrets
+
 import shutil
 
 from halo_forge.data.task import Task
@@ -29,6 +31,7 @@ from halo_forge.verify.sandbox import Sandbox, SandboxLimits, isolation_level
 
 class CompiledVerifier(Verifier):
     name = "gcc"
+    version = "2"  # 2: no tests = never passed (compile only); no output where output is expected = no runs rung
     runs_untrusted_code = True
     toolchain = "gcc"
     output_name = "prog"
@@ -36,6 +39,9 @@ class CompiledVerifier(Verifier):
 
     def __init__(self, **options):
         super().__init__(**options)
+        # The harness of a translated task (humaneval_cpp, mbpp_cpp) prints this only after every
+        # check passed; it is never shown to the model and differs in every process.
+        self._nonce = "HF" + secrets.token_hex(12)
         self.cache = CompileCache() if options.get("compile_cache", True) else None
         self.ladder = RewardLadder.from_options(options)
 
@@ -56,6 +62,9 @@ class CompiledVerifier(Verifier):
     def check(self, task: Task, completion: str, slot: int = 0) -> VerifyResult:
         language = self._language(task)
         code = extract_code(completion, language)
+        harness = task.verifier.get("harness")
+        if harness:
+            code = self._with_harness(code, harness)
         details = {"isolation": isolation_level(), "language": language}
         if language == "python":
             return self._check_python(task, code, slot, details)
@@ -77,6 +86,12 @@ class CompiledVerifier(Verifier):
             return post
         return self._run_tests(task, ["./prog"], {"prog": comp.binary}, compile_reward, slot, details)
 
+    def _with_harness(self, code: str, harness: str) -> str:
+        from halo_forge.data.cpp.translate import HEADER, NONCE_TOKEN
+
+        nonce = ", ".join(str(ord(c) ^ 0x5A) for c in self._nonce)
+        return HEADER + "\n" + code + "\n\n" + harness.replace(NONCE_TOKEN, nonce)
+
     def _extra_flags(self) -> list[str]:
         return []
 
@@ -97,27 +112,36 @@ class CompiledVerifier(Verifier):
     def _run_tests(self, task: Task, argv: list[str], files: dict, compile_reward: float, slot: int,
                    details: dict) -> VerifyResult:
         tests = task.verifier.get("tests") or []
+        harness = bool(task.verifier.get("harness"))
+        if harness:  # one run of the appended checks; no "runs" rung for a function that compiles
+            tests = [{"input": "", "output": self._nonce + "\n"}]
         if not tests:
+            # No tests: only the compile step is measured, and compiling is never "passed".
+            details.update(compiled=True, compile_only=True)
             if not (self.options.get("run") or task.verifier.get("run")):
-                return VerifyResult(compile_reward, True, "compile", details)
+                return VerifyResult(compile_reward, False, "compile", details)
             tests = [{"input": "", "output": None}]
         mode = task.verifier.get("match") or self.options.get("match", "whitespace")
         tol = float(task.verifier.get("tolerance", self.options.get("tolerance", 1e-6)))
         box = Sandbox(self._limits("run"), slot)
-        ran_clean = correct = 0
+        ran_clean = answered = correct = 0
         outcomes = []
         for t in tests:
             res = box.run(argv, files=files, stdin=str(t.get("input", "")).encode(), executables=tuple(files))
             out = res.stdout.decode("utf-8", "replace")
             clean = res.returncode == 0 and not res.timed_out and not res.output_truncated
             ok = clean and (t.get("output") is None or outputs_match(out, str(t["output"]), mode, tol))
+            # An answer is some output where output is expected: `int main(){}` never earns the runs rung.
+            gave = clean and (bool(out.strip()) or not str(t.get("output") or "").strip())
             ran_clean += clean
+            answered += gave
             correct += ok
-            outcomes.append("pass" if ok else "timeout" if res.timed_out else "crash" if not clean else "wrong")
-        details.update(tests_total=len(tests), tests_passed=correct, outcomes=outcomes[:20])
-        if correct == len(tests):
+            outcomes.append("pass" if ok else "timeout" if res.timed_out else "crash" if not clean
+                            else "no-output" if not gave else "wrong")
+        details.update(compiled=True, tests_total=len(tests), tests_passed=correct, outcomes=outcomes[:20])
+        if correct == len(tests) and not details.get("compile_only"):
             return VerifyResult(self.ladder.correct, True, "test", details)
-        if ran_clean == len(tests):
+        if answered == len(tests) and not details.get("compile_only") and not harness:
             reward = self.ladder.runs
             if self.options.get("partial_credit"):
                 reward += (self.ladder.correct - self.ladder.runs) * correct / len(tests)

@@ -58,6 +58,7 @@ class SSHConnection:
 @register_verifier
 class RemoteMSVCVerifier(Verifier):
     name = "msvc"
+    version = "2"  # 2: a compile-only verdict is never "passed"
 
     def __init__(self, **options):
         super().__init__(**options)
@@ -105,8 +106,10 @@ class RemoteMSVCVerifier(Verifier):
             return VerifyResult(self.ladder.compile_error, False, "compile", details)
         reward = self.ladder.compile_warnings if "warning" in text.lower() else self.ladder.compile_clean
         tests = task.verifier.get("tests") or []
-        if not (self.options.get("run") and tests):
-            return VerifyResult(reward, True, "compile", details)
+        details["compiled"] = True
+        if not (self.options.get("run") and tests):  # compiling alone is measured, never "passed"
+            details["compile_only"] = True
+            return VerifyResult(reward, False, "compile", details)
         correct = clean = 0
         for t in tests:
             try:

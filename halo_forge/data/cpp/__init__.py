@@ -1,0 +1,1 @@
+"""C++ versions of the Python benchmarks (humaneval_cpp, mbpp_cpp), translated MultiPL-E style."""
