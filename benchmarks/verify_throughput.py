@@ -77,7 +77,7 @@ def cpp_compile(n_unique: int = 24, dup: int = 4, workers: int = 2):
         res = v.verify_batch(items, workers=workers)
         dt = time.perf_counter() - t0
         out[label] = {"samples": len(items), "seconds": round(dt, 2), "samples_per_s": round(len(items) / dt, 2),
-                      "compiled": sum(r.passed for r in res)}
+                      "compiled": sum(bool(r.details.get("compiled")) for r in res)}
     return out
 
 
