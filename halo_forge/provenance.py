@@ -43,7 +43,18 @@ def code_version() -> dict[str, Any]:
     if commit:
         status = _git("status", "--porcelain", "--untracked-files=no")
         dirty = bool(status) if status is not None else None
-    return {"halo_forge_version": version, "git_commit": commit, "git_dirty": dirty}
+    return {"halo_forge_version": version, "git_commit": commit, "git_dirty": dirty, "code_sha256": code_sha256()}
+
+
+def code_sha256() -> str:
+    """Hash of the package's Python sources: identifies the code that ran even where the checkout's
+    git state is stale or dirty (the GPU machine gets a copy of a working tree)."""
+    h = hashlib.sha256()
+    pkg = PACKAGE_ROOT / "halo_forge"
+    for f in sorted(pkg.rglob("*.py")):
+        h.update(str(f.relative_to(pkg)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 def tasks_sha256(tasks: Iterable[Any]) -> str:

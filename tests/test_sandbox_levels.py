@@ -203,3 +203,20 @@ def test_compiled_program_network_denied_and_honest_runs(level):
     time.sleep(0.3)
     srv.close()
     assert got == []  # ...and nothing reached the listener
+
+
+def test_raft_and_benchmark_refuse_weak_isolation_before_writing(tmp_path, monkeypatch, run_cli):
+    use_level(monkeypatch, "fallback")
+    out = tmp_path / "raft_out"
+    code, _, err = run_cli("raft", "train", "--dataset", "mbpp", "--split", "test", "--limit", "2",
+                           "--model", str(tmp_path / "no-model"), "--output-dir", str(out))
+    assert code == 2 and "--allow-weak-isolation" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists(), "a refused run must leave nothing behind"
+    res = tmp_path / "bench.json"
+    code, _, err = run_cli("benchmark", "run", "--dataset", "mbpp", "--limit", "2", "--model", str(tmp_path / "nope"),
+                           "--output", str(res))
+    assert code == 2 and "--allow-weak-isolation" in err and not res.exists()
+    # A verifier that runs no model code needs no sandbox: GSM8K goes on to the (missing) model.
+    code, _, err = run_cli("benchmark", "run", "--dataset", "gsm8k", "--task", "reasoning", "--limit", "2",
+                           "--model", str(tmp_path / "nope"), "--output", str(res))
+    assert code == 2 and "--allow-weak-isolation" not in err
