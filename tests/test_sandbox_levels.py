@@ -36,10 +36,12 @@ CALL_SHAPES = [
 
 
 @pytest.mark.parametrize("exc", RAISERS)
-def test_no_candidate_exception_ends_a_test_early(exc):
-    """`all(map(f, xs))` of an f raising StopIteration was all([]) == True: a false pass."""
-    code = f"def add(a, b):\n    raise {exc}()"
-    r = mbpp_at("pool", code, tests=CALL_SHAPES)
+def test_no_candidate_exception_ends_a_test_early(exc, level):
+    """`all(map(f, xs))` of an f raising StopIteration was all([]) == True: a false pass. The
+    candidate raises only from its second call on, so the first test passes and the exception
+    lands inside map()/generators/sorted(key=) of the later ones."""
+    code = f"_n = []\ndef add(a, b):\n    _n.append(1)\n    if len(_n) > 1:\n        raise {exc}()\n    return a + b"
+    r = mbpp_at(level, code, tests=CALL_SHAPES)
     assert not r.passed and r.reward == 0.0, (exc, r.details)
 
 
