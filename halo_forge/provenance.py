@@ -86,6 +86,16 @@ def model_dtype(model: Any) -> str | None:
         return None
 
 
+def verifier_version(verifier: Any, tasks: list) -> str:
+    """The verifier's version; for `auto`, the versions of the verifiers the task rows name."""
+    if getattr(verifier, "name", "") != "auto":
+        return str(getattr(verifier, "version", "1"))
+    from halo_forge.verify.registry import VERIFIERS
+
+    kinds = sorted({str((getattr(t, "verifier", None) or {}).get("type")) for t in tasks})
+    return ",".join(f"{k}={getattr(VERIFIERS.get(k), 'version', '?')}" for k in kinds)
+
+
 def _dataset_version(name: str | None) -> str | None:
     from halo_forge.data.registry import DATASETS, _ensure_loaded
 
@@ -103,7 +113,7 @@ def collect(*, model: Any, engine: str, isolation: str, verifier: Any, dataset: 
         "device_name": device_name(model),
         "isolation": isolation,
         "verifier": getattr(verifier, "name", str(verifier)),
-        "verifier_version": str(getattr(verifier, "version", "1")),
+        "verifier_version": verifier_version(verifier, tasks),
         "dataset": dataset,
         "dataset_version": _dataset_version(dataset),
         "split": split,

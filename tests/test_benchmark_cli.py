@@ -55,3 +55,34 @@ def test_compare_and_plot(bench_result, run_cli, tmp_path):
     bad.write_text("{}")
     code, _, err = run_cli("benchmark", "compare", str(bad))
     assert code == 2 and "not a halo-forge benchmark result" in err
+
+
+def test_benchmark_result_has_provenance(bench_result):
+    p = json.loads(bench_result.read_text())["provenance"]
+    for key in ("halo_forge_version", "git_commit", "code_sha256", "engine", "dtype", "device_name", "isolation",
+                "verifier", "verifier_version", "dataset", "dataset_version", "split", "data_sha256", "seed", "config",
+                "started", "finished"):
+        assert key in p, key
+    assert p["engine"] in ("native", "hf") and p["dataset"] == "cpp_basics" and p["verifier_version"] in ("2", "execution=2")
+    assert len(p["data_sha256"]) == 64 and p["isolation"] in ("bwrap", "rlimits")
+
+
+def test_benchmark_honours_verifier_workers(tiny_model_dir, tmp_path, monkeypatch, run_cli):
+    """A benchmark config's `verifier.workers` reaches the verifier (it was ignored)."""
+    from halo_forge.verify.base import Verifier
+
+    seen = []
+    real = Verifier.verify_batch
+
+    def spy(self, items, workers=None):
+        seen.append(workers)
+        return real(self, items, workers)
+
+    monkeypatch.setattr(Verifier, "verify_batch", spy)
+    cfg = tmp_path / "b.yaml"
+    cfg.write_text(f"model: {tiny_model_dir}\ndataset: cpp_basics\nsplit: test\nlimit: 2\nsamples: 1\nk: [1]\n"
+                   f"output: {tmp_path / 'r.json'}\nverifier:\n  name: execution\n  workers: 3\n"
+                   "generation:\n  max_new_tokens: 8\n")
+    code, _, err = run_cli("-q", "benchmark", "run", "--config", str(cfg))
+    assert code == 0, err
+    assert seen and set(seen) == {3}

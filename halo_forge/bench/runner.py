@@ -93,14 +93,14 @@ def samples_path_for(result_path: Path, n_records: int) -> Path:
 
 def evaluate_tasks(model: Any, tok: Any, tasks: list[Task], kind: Any, verifier: Any, params: Any, batch_size: int,
                    work_dir: Path, meta: dict[str, Any], engine_name: str = "auto",
-                   ks: list[int] = (1, 5, 10)) -> tuple[dict, list[dict]]:
+                   ks: list[int] = (1, 5, 10), workers: int | None = None) -> tuple[dict, list[dict]]:
     """Generate params.n samples per task with the given (live) model, verify, summarize."""
     from halo_forge.rollout import rollout
 
     adapter = kind.model_adapter()
     engine = adapter.engine(engine_name, model, tok)
     records, stats = rollout(tasks, kind.requests(adapter, tok, tasks), engine, params, batch_size, verifier, work_dir,
-                             {**meta, "engine": engine.name, "sampling": params.to_dict()})
+                             {**meta, "engine": engine.name, "sampling": params.to_dict()}, workers=workers)
     result = summarize(records, list(ks), params.n)
     result["engine"] = engine.name
     result["timing"] = {"generation_time": round(stats.generation_time, 3),
@@ -143,7 +143,8 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
         if monitor:
             monitor.__enter__()
         result, records = evaluate_tasks(model, tok, tasks, kind, verifier, params, cfg.generation.batch_size, work,
-                                         {"model": cfg.model, "verifier": vname}, cfg.generation.engine, ks)
+                                         {"model": cfg.model, "verifier": vname}, cfg.generation.engine, ks,
+                                         cfg.verifier.workers if cfg.verifier else None)
     finally:
         if monitor:
             monitor.__exit__(None, None, None)
