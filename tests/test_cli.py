@@ -116,3 +116,43 @@ def test_hub_dataset_offline_is_clear(run_cli, tmp_path, monkeypatch):
 def test_smoke_level(run_cli):
     code, out, _ = run_cli("test", "--level", "smoke")
     assert code == 0 and "humaneval" in out
+
+
+def test_group_without_action_prints_the_group_help(run_cli):
+    code, out, _ = run_cli("raft")
+    assert code == 2 and "halo-forge raft" in out and "train" in out and "benchmark" not in out
+
+
+def test_os_failures_are_one_line_in_words(run_cli, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    code, _, err = run_cli("data", "prepare", "--dataset", "mbpp", "--output-dir", str(blocker / "sub"))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Error" not in err and str(blocker) in err
+
+
+def test_second_run_on_a_locked_folder_refuses_in_one_line(run_cli, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+                               "fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, str(os.getpid()).encode()); "
+                               "print('locked', flush=True); time.sleep(30)", str(out / ".lock")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        code, _, err = run_cli("raft", "train", "--dataset", "gsm8k", "--verifier", "math", "--limit", "2",
+                               "--model", str(tmp_path / "no-model"), "--output-dir", str(out))
+        assert code == 2 and f"pid {holder.pid}" in err and len(err.strip().splitlines()) == 1
+        assert sorted(p.name for p in out.iterdir()) == [".lock"]  # nothing written beside the lock
+    finally:
+        holder.kill()
+
+
+def test_failed_start_leaves_the_output_folder_as_it_was(run_cli, tmp_path):
+    out = tmp_path / "run"
+    code, _, err = run_cli("raft", "train", "--dataset", "gsm8k", "--verifier", "nope", "--limit", "2",
+                           "--model", str(tmp_path / "no-model"), "--output-dir", str(out))
+    assert code == 2 and "unknown verifier 'nope'" in err and not out.exists()

@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in GROUPS:
         importlib.import_module(f"halo_forge.cli.{group}").register(sub)
+    parser.set_defaults(_groups=sub)
     return parser
 
 
@@ -53,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _setup_logging(args.quiet, args.debug)
     if not getattr(args, "handler", None):
-        parser.print_help()
+        group = getattr(args, "command", None)
+        # `halo-forge raft` without an action: that group's help, not the top-level one.
+        (args._groups.choices[group] if group in args._groups.choices else parser).print_help()
         return 2
     try:
         return int(args.handler(args) or 0)
@@ -65,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full disk, a read-only folder, a path that is a file: say it in words
+        if args.debug:
+            raise
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
     except Exception as exc:  # unexpected: still one line unless --debug
         if args.debug:
             raise

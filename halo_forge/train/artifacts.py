@@ -20,7 +20,7 @@ from typing import Any
 
 from halo_forge.config.schema import RaftConfig
 from halo_forge.data.jsonl import write_json_atomic
-from halo_forge.errors import ResumeError
+from halo_forge.errors import HaloForgeError, ResumeError
 
 # Keys that may change between a run and its resumption without making resumed results wrong.
 RESUME_SAFE_KEYS = {"cycles", "output_dir", "resume_from_cycle", "device", "verifier.workers"}
@@ -46,9 +46,32 @@ def fingerprint(cfg: RaftConfig) -> str:
     return hashlib.sha256(json.dumps(fingerprint_fields(cfg), sort_keys=True).encode()).hexdigest()[:16]
 
 
+class RunFolderInUse(HaloForgeError):
+    """Another process is writing this run folder."""
+
+
 class RunDir:
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        self._lock_fd: int | None = None
+
+    def lock(self) -> None:
+        """One writer per run folder: two runs would interleave samples.jsonl rows. An flock on
+        `.lock`, held for the process's life (the kernel drops it if the process dies)."""
+        import fcntl
+        import os
+
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise RunFolderInUse(f"run folder {self.root} is in use by another halo-forge run (pid {holder}); "
+                                 f"wait for it to end or choose another --output-dir") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
 
     def cycle(self, n: int) -> Path:
         return self.root / f"cycle_{n}"

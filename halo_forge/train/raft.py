@@ -153,6 +153,7 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
     started = time.time()
     run = RunDir(cfg.output_dir)
     run.root.mkdir(parents=True, exist_ok=True)
+    run.lock()
     run.check_config(cfg)
     if cfg.resume_from_cycle:
         if cfg.resume_from_cycle - 1 > run.latest_completed():
