@@ -166,3 +166,13 @@ def rollout(tasks: list[Task], requests: list[GenerationRequest], engine: Any, p
     if not stats.interrupted and len(records) != len(expected):
         stats.interrupted = True  # something was not generated; never report a partial set as complete
     return records, stats
+
+
+def fail_if_all_errors(records: list[dict[str, Any]]) -> None:
+    """A run in which no sample could be verified measured nothing: fail it, naming the first
+    error (a missing toolchain, tests missing from the rows, an unknown verifier type...)."""
+    if records and all(r.get("error") for r in records):
+        from halo_forge.errors import HaloForgeError
+
+        raise HaloForgeError(f"none of the {len(records)} samples could be verified; first error: "
+                             f"{records[0]['error']} (task {records[0]['task_id']})")

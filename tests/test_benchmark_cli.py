@@ -86,3 +86,15 @@ def test_benchmark_honours_verifier_workers(tiny_model_dir, tmp_path, monkeypatc
     code, _, err = run_cli("-q", "benchmark", "run", "--config", str(cfg))
     assert code == 0, err
     assert seen and set(seen) == {3}
+
+
+def test_a_run_where_every_sample_is_an_error_fails(tiny_model_dir, tmp_path, run_cli):
+    rows = [{"id": f"t{i}", "prompt": "p", "verifier": {"type": "no_such_verifier"}} for i in range(2)]
+    f = tmp_path / "tasks.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "r.json"
+    code, _, err = run_cli("-q", "benchmark", "run", "--model", str(tiny_model_dir), "--prompts", str(f),
+                           "--verifier", "auto", "--samples", "1", "--k", "1", "--max-new-tokens", "4",
+                           "--output", str(out))
+    assert code == 2 and "none of the 2 samples could be verified" in err and "no_such_verifier" in err
+    assert not out.exists() and not list(tmp_path.glob(".bench-*"))

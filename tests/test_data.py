@@ -43,11 +43,35 @@ def test_unknown_split_and_dataset():
 
 def test_task_row_validation():
     with pytest.raises(DataError, match="verifier"):
-        Task.from_dict({"id": 1, "prompt": "x"}, "f:1")
+        Task.from_dict({"id": "1", "prompt": "x"}, "f:1")
     with pytest.raises(DataError, match="unknown field 'promt'"):
-        Task.from_dict({"id": 1, "promt": "x", "prompt": "y", "verifier": {"type": "gcc"}}, "f:1")
-    t = Task.from_dict({"id": 1, "prompt": "x", "verifier": {"type": "gcc"}}, "f:1")
+        Task.from_dict({"id": "1", "promt": "x", "prompt": "y", "verifier": {"type": "gcc"}}, "f:1")
+    t = Task.from_dict({"id": "1", "prompt": "x", "verifier": {"type": "gcc"}}, "f:1")
     assert t.chat_messages() == [{"role": "user", "content": "x"}]
+    with pytest.raises(DataError, match="f:1: field 'id' must be a non-empty string"):
+        Task.from_dict({"id": 5, "prompt": "x", "verifier": {"type": "gcc"}}, "f:1")
+    with pytest.raises(DataError, match="f:1: field 'verifier.tests' must be a list"):
+        Task.from_dict({"id": "a", "prompt": "x", "verifier": {"type": "mbpp", "tests": "notalist"}}, "f:1")
+
+
+def test_bad_rows_and_values_are_one_line_errors(run_cli, tmp_path):
+    import json
+
+    rows = [{"id": "a", "prompt": "p", "verifier": {"type": "math", "answer": "1"}}] * 2
+    f = tmp_path / "dup.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, _, err = run_cli("raft", "train", "--prompts", str(f), "--verifier", "math", "--output-dir",
+                           str(tmp_path / "o"))
+    assert code == 2 and f"{f}:2: duplicate task id 'a' (first at line 1)" in err and not (tmp_path / "o").exists()
+    sft = tmp_path / "sft.jsonl"
+    sft.write_text('{"text": 5}\n')
+    from halo_forge.train.examples import example_from_row
+    with pytest.raises(DataError, match="x:1: field 'text' must be a non-empty string"):
+        example_from_row({"text": 5}, "x:1")
+    code, _, err = run_cli("raft", "train", "--prompts", str(f), "--reward-threshold", "-1")
+    assert code == 2 and "reward_threshold" in err
+    code, _, err = run_cli("data", "prepare", "--dataset", "mbpp", "--limit", "0", "--output-dir", str(tmp_path / "p"))
+    assert code == 2 and "at least 1" in err and not (tmp_path / "p").exists()
 
 
 @pytest.mark.parametrize("text,lang,expected", [

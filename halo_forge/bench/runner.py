@@ -21,6 +21,7 @@ from halo_forge.bench.pass_at_k import bootstrap_ci, mean_pass_at_k
 from halo_forge.config.schema import BenchmarkConfig
 from halo_forge.data.jsonl import write_json_atomic, write_jsonl_atomic
 from halo_forge.data.task import Task
+from halo_forge.rollout import fail_if_all_errors
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,8 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
     finally:
         if monitor:
             monitor.__exit__(None, None, None)
+    shutil.rmtree(work, ignore_errors=True)
+    fail_if_all_errors(records)
     result["timing"]["wall_time"] = round(time.monotonic() - start, 3)
     result["isolation"] = isolation
     if monitor:
@@ -160,7 +163,6 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
     write_jsonl_atomic(samples_path, records)
     result["samples_file"] = str(samples_path)
     write_json_atomic(out, result)
-    shutil.rmtree(work, ignore_errors=True)
     return result
 
 

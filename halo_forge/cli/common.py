@@ -93,6 +93,16 @@ def preset_task(ov: dict[str, Any], args: argparse.Namespace, task: str | None, 
     return ov
 
 
+def positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
 def parse_k(text: str) -> list[int]:
     try:
         ks = [int(x) for x in text.split(",") if x.strip()]

@@ -16,7 +16,7 @@ def register(sub) -> None:
     prep.add_argument("--list", action="store_true", help="list registered datasets")
     prep.add_argument("--dataset", "-d")
     prep.add_argument("--split")
-    prep.add_argument("--limit", type=int)
+    prep.add_argument("--limit", type=common.positive_int, help="only the first N tasks (N >= 1)")
     prep.add_argument("--output-dir", "-o", dest="output_dir")
     prep.set_defaults(handler=cmd_prepare)
 

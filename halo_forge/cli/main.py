@@ -20,6 +20,11 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("argument_default", argparse.SUPPRESS)
         super().__init__(*args, **kwargs)
 
+    def error(self, message: str):
+        """A bad flag is one line naming the command, like every other error (argparse prints usage too)."""
+        print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
 
 def build_parser() -> argparse.ArgumentParser:
     import importlib
@@ -51,7 +56,10 @@ def _setup_logging(quiet: bool, debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad flag (already printed)
+        return int(exc.code or 0)
     _setup_logging(args.quiet, args.debug)
     if not getattr(args, "handler", None):
         group = getattr(args, "command", None)

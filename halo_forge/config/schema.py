@@ -105,7 +105,7 @@ class RaftConfig(ModelFields, TaskSource):
     verifier: VerifierSpec = Field(default_factory=VerifierSpec)
     cycles: int = Field(5, ge=1)
     samples_per_prompt: int = Field(8, ge=1)
-    reward_threshold: float = 0.5
+    reward_threshold: float = Field(0.5, ge=0)
     keep_top_percent: float = Field(0.5, gt=0, le=1)
     max_per_prompt: int | None = Field(None, ge=1)
     dedup: bool = True

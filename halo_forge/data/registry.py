@@ -79,7 +79,13 @@ def load_task_file(path: str, limit: int | None = None) -> list[Task]:
     """Task rows from a local JSONL (as written by `data prepare`); each bad row names its line."""
     from halo_forge.data.jsonl import iter_jsonl
 
-    tasks = [Task.from_dict(obj, where=f"{path}:{line}") for line, obj in iter_jsonl(path)]
+    tasks, first_line = [], {}
+    for line, obj in iter_jsonl(path):
+        task = Task.from_dict(obj, where=f"{path}:{line}")
+        if task.id in first_line:
+            raise DataError(f"{path}:{line}: duplicate task id '{task.id}' (first at line {first_line[task.id]})")
+        first_line[task.id] = line
+        tasks.append(task)
     if not tasks:
         raise DataError(f"{path}: no task rows")
     return tasks[:limit] if limit else tasks

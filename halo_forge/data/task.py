@@ -35,11 +35,15 @@ class Task:
             raise DataError(f"{where}: unknown field '{sorted(unknown)[0]}'")
         if "id" not in row:
             raise DataError(f"{where}: missing field 'id'")
+        if not isinstance(row["id"], str) or not row["id"]:
+            raise DataError(f"{where}: field 'id' must be a non-empty string, got {type(row['id']).__name__}")
         if not row.get("prompt") and not row.get("messages"):
             raise DataError(f"{where}: needs 'prompt' or 'messages'")
         ver = row.get("verifier")
         if not isinstance(ver, dict) or not isinstance(ver.get("type"), str):
             raise DataError(f"{where}: field 'verifier' must be an object with a string 'type'")
+        if "tests" in ver and not isinstance(ver["tests"], list):
+            raise DataError(f"{where}: field 'verifier.tests' must be a list, got {type(ver['tests']).__name__}")
         msgs = row.get("messages")
         if msgs is not None and not (
             isinstance(msgs, list) and all(isinstance(m, dict) and "role" in m and "content" in m for m in msgs)

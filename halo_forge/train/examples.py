@@ -27,17 +27,29 @@ class Example:
     media: dict[str, Any] | None = None  # audio / image the prompt refers to (read by the model adapter)
 
 
+def _text(row: dict[str, Any], key: str, where: str) -> str:
+    value = row[key]
+    if not isinstance(value, str) or not value.strip():
+        raise DataError(f"{where}: field '{key}' must be a non-empty string, got {type(value).__name__}")
+    return value
+
+
 def example_from_row(row: dict[str, Any], where: str) -> Example:
-    """SFT rows: `text`, `messages` (last assistant turn is the target) or `prompt`+`response`."""
+    """SFT rows: `text`, `messages` (last assistant turn is the target) or `prompt`+`response`.
+    Values must be strings: `{"text": 5}` is a broken row, not the text "5"."""
+    if not isinstance(row, dict):
+        raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
     if "messages" in row:
         msgs = row["messages"]
-        if not isinstance(msgs, list) or not msgs or msgs[-1].get("role") != "assistant":
+        if (not isinstance(msgs, list) or not msgs or not all(isinstance(m, dict) for m in msgs)
+                or msgs[-1].get("role") != "assistant"):
             raise DataError(f"{where}: field 'messages' must end with an assistant turn")
-        return Example(msgs[:-1], str(msgs[-1]["content"]))
+        return Example(msgs[:-1], _text(msgs[-1], "content", f"{where}: last message"))
     if "prompt" in row and ("response" in row or "completion" in row):
-        return Example([{"role": "user", "content": str(row["prompt"])}], str(row.get("response", row.get("completion"))))
+        key = "response" if "response" in row else "completion"
+        return Example([{"role": "user", "content": _text(row, "prompt", where)}], _text(row, key, where))
     if "text" in row:
-        return Example(None, str(row["text"]), raw_prompt="")
+        return Example(None, _text(row, "text", where), raw_prompt="")
     raise DataError(f"{where}: row has none of 'text', 'messages', 'prompt'+'response'")
 
 

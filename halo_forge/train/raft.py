@@ -138,7 +138,7 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
     import torch
 
     from halo_forge.generation import SamplingParams
-    from halo_forge.rollout import rollout
+    from halo_forge.rollout import fail_if_all_errors, rollout
     from halo_forge.tasks import get_task_kind
     from halo_forge.train.trainer import train_on_examples
     from halo_forge.verify.registry import get_verifier
@@ -192,6 +192,7 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
         if rstats.interrupted:
             status = "interrupted"
             break
+        fail_if_all_errors(records)
         kept, sel = select_samples(records, policy)
         write_jsonl_atomic(cdir / "selected.jsonl", kept)
         lr = cycle_learning_rate(cfg.training.learning_rate, cycle, cfg.lr_decay, cfg.min_lr)
