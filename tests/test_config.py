@@ -74,3 +74,11 @@ def test_config_validate_command(run_cli, tmp_path):
     bad.write_text("dataset: mbpp\ncylces: 3\n")
     code, _, err = run_cli("config", "validate", str(bad))
     assert code == 2 and "cylces" in err and str(bad) in err and len(err.strip().splitlines()) == 1
+
+
+def test_config_validate_lists_every_error(run_cli, tmp_path):
+    f = tmp_path / "raft_bad.yaml"
+    f.write_text("dataset: mbpp\ncycles: 0\nsamples_per_prompt: -1\ntypo_key: 3\n")
+    code, _, err = run_cli("config", "validate", str(f))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "'cycles'" in err and "'samples_per_prompt'" in err and "typo_key" in err and "more)" not in err

@@ -98,3 +98,13 @@ def test_seed_directories(tmp_path, run_cli):
     code, out, err = run_cli("benchmark", "compare", str(tmp_path / "sft"), str(tmp_path / "raft"), "--k", "1")
     assert code == 0, err
     assert "61.0% ± 1.0" in out and "21.0% ± 1.0" in out and "seed #3" in out
+
+
+def test_shipped_evidence_files(run_cli):
+    """The published GSM8K base -> SFT comparison reproduces from the files in the repo."""
+    from pathlib import Path
+
+    e = Path(__file__).resolve().parents[1] / "docs" / "results" / "evidence" / "gsm8k"
+    code, out, err = run_cli("benchmark", "compare", str(e / "base.json"), str(e / "sft" / "seed_42.json"), "--k", "1")
+    assert code == 0, err
+    assert "+2.0 pts" in out and "47/21" in out and "0.002186" in out

@@ -82,6 +82,5 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: dict[st
         return cls.model_validate(data)
     except ValidationError as exc:
         where = f" in {path}" if path else " (from command-line flags)"
-        first = _describe(exc.errors()[0])
-        more = len(exc.errors()) - 1
-        raise ConfigError(f"config error{where}: {first}" + (f" (+{more} more)" if more else "")) from None
+        problems = "; ".join(_describe(e) for e in exc.errors())  # every problem, still one line
+        raise ConfigError(f"config error{where}: {problems}") from None
