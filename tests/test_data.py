@@ -138,3 +138,29 @@ def test_speech_synth_and_asr_verifier(tmp_path, monkeypatch):
     r = v.verify(tasks[0], one_wrong)
     assert r.reward == pytest.approx(1 - 1 / len(words)) and not r.passed
     assert v.verify(tasks[0], "").reward == 0.0
+
+
+def test_data_validate_accepts_every_file_the_project_writes(run_cli, tmp_path):
+    from pathlib import Path
+
+    code, _, _ = run_cli("data", "prepare", "--dataset", "mbpp", "--limit", "3", "--output-dir", str(tmp_path / "p"))
+    assert code == 0
+    evidence = Path(__file__).resolve().parents[1] / "docs" / "results" / "evidence" / "gsm8k" / "base.samples.jsonl.gz"
+    for f, fmt in ((tmp_path / "p" / "tasks.jsonl", "task"), (tmp_path / "p" / "prompts.jsonl", "prompts"),
+                   (tmp_path / "p" / "validation.jsonl", "task"), (evidence, "samples")):
+        code, out, _ = run_cli("data", "validate", str(f))
+        assert code == 0 and f"format={fmt}" in out, out
+    gen = tmp_path / "generations.jsonl"
+    gen.write_text('{"batch": 0, "task_id": "t", "sample_index": 0, "completion": "x", "tokens": 1}\n')
+    code, out, _ = run_cli("data", "validate", str(gen))
+    assert code == 0 and "format=generations" in out
+
+
+def test_data_validate_lists_every_bad_row(run_cli, tmp_path):
+    f = tmp_path / "bad.jsonl"
+    f.write_text('{"text": "a"}\n{bad\n{"text": 5}\n{also bad\n{"text": "ok"}\n')
+    code, out, _ = run_cli("data", "validate", str(f))
+    assert code == 2
+    for line in (2, 3, 4):
+        assert f"{f}:{line}:" in out
+    assert "problems=3" in out

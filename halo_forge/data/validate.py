@@ -1,6 +1,9 @@
 """`data validate`: say which format a JSONL file is in and name every bad row's line and field.
 
-Formats: SFT `text`, SFT `messages`, SFT `prompt`+`response`, or task rows (with `verifier`).
+Formats: SFT `text`, SFT `messages`, SFT `prompt`+`response`, task rows (with `verifier`), and the
+files the project itself writes: `prompts` (`data prepare`'s id + prompt rows) and `samples`
+(every run's samples.jsonl / generations with their task). Every bad row is listed, malformed JSON
+lines included; the caller caps how many it prints.
 """
 
 from __future__ import annotations
@@ -8,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from halo_forge.data.jsonl import iter_jsonl
 from halo_forge.data.task import Task
 from halo_forge.errors import DataError
 
@@ -28,6 +30,10 @@ class ValidationReport:
 
 
 def detect_format(row: dict[str, Any]) -> str | None:
+    if "task" in row and "completion" in row:
+        return "samples"
+    if "task_id" in row and "completion" in row:
+        return "generations"
     if "verifier" in row:
         return "task"
     if "messages" in row:
@@ -36,6 +42,8 @@ def detect_format(row: dict[str, Any]) -> str | None:
         return "prompt_response"
     if "text" in row:
         return "text"
+    if set(row) <= {"id", "prompt", "messages", "meta"} and "id" in row and ("prompt" in row or "messages" in row):
+        return "prompts"
     return None
 
 
@@ -45,6 +53,21 @@ def _check_row(fmt: str, row: dict[str, Any], where: str) -> str | None:
             Task.from_dict(row, where)
         except DataError as exc:
             return str(exc)
+        return None
+    if fmt == "samples":
+        try:
+            Task.from_dict(row["task"], f"{where}: field 'task'")
+        except DataError as exc:
+            return str(exc)
+        return None if isinstance(row["completion"], str) else f"{where}: field 'completion' must be a string"
+    if fmt == "generations":
+        ok = isinstance(row["task_id"], str) and isinstance(row["completion"], str)
+        return None if ok else f"{where}: fields 'task_id' and 'completion' must be strings"
+    if fmt == "prompts":
+        if not isinstance(row.get("id"), str) or not row["id"]:
+            return f"{where}: field 'id' must be a non-empty string"
+        if "prompt" in row and not (isinstance(row["prompt"], str) and row["prompt"]):
+            return f"{where}: field 'prompt' must be a non-empty string"
         return None
     if fmt == "text":
         return None if isinstance(row.get("text"), str) and row["text"] else f"{where}: field 'text' must be a non-empty string"
@@ -64,10 +87,34 @@ def _check_row(fmt: str, row: dict[str, Any], where: str) -> str | None:
     return None
 
 
+def _rows(path: str, rep: ValidationReport):
+    """(line, object) for every parseable line; a malformed line is a problem, not the end."""
+    import gzip
+    import json
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"file not found: {p}")
+    opener = gzip.open if p.suffix == ".gz" else open
+    try:
+        with opener(p, "rt", encoding="utf-8") as fh:
+            for i, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield i, json.loads(line)
+                except json.JSONDecodeError as exc:
+                    rep.rows += 1
+                    rep.problems.append(f"{path}:{i}: malformed JSON ({exc.msg} at column {exc.colno})")
+    except UnicodeDecodeError:
+        rep.problems.append(f"{path}: not a UTF-8 text file")
+
+
 def validate_file(path: str) -> ValidationReport:
     rep = ValidationReport(path)
     try:
-        for line, row in iter_jsonl(path):
+        for line, row in _rows(path, rep):
             rep.rows += 1
             where = f"{path}:{line}"
             if not isinstance(row, dict):
