@@ -83,3 +83,41 @@ def test_unreachable_host_is_an_error(sshd):
     opts = {**sshd, "port": _free_port()}
     r = get_verifier("msvc", **opts).verify(execution_task("x", []), "int main(){}")
     assert r.error and r.reward is None
+
+
+def _remote_processes(marker: str) -> list[int]:
+    found = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if marker.encode() in (d / "cmdline").read_bytes():
+                    found.append(int(d.name))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.mark.parametrize("program", [
+    "int main(){ while (1) {} }",
+    "#include <unistd.h>\nint main(){ if (fork() == 0) { setsid(); sleep(600); } return 0; }",
+    "#include <cstdlib>\n#include <cstring>\nint main(){ char* p = (char*)std::malloc(1UL << 30); "
+    "if (p) std::memset(p, 1, 1UL << 30); while (1) {} }",
+])
+def test_nothing_outlives_a_remote_verdict(sshd, program):
+    import glob
+    import tempfile
+
+    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "hf-ssh-*")))
+    v = get_verifier("msvc", **sshd, run=True, run_timeout=2)
+    try:
+        t0 = time.monotonic()
+        r = v.verify(execution_task("b", [("", "1\n")]), f"```cpp\n{program}\n```")
+        assert not r.passed and r.error is None and time.monotonic() - t0 < 30
+    finally:
+        v.close()
+    deadline = time.monotonic() + 5
+    while _remote_processes(sshd["remote_dir"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _remote_processes(sshd["remote_dir"]) == [], "a remote program outlived its verdict"
+    assert os.listdir(sshd["remote_dir"]) == [], "files left on the build host"
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "hf-ssh-*"))) <= before, "hf-ssh-* folder left"

@@ -11,9 +11,11 @@ An unreachable host is an error (not a reward), so a dead build box never looks 
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import shlex
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -52,7 +54,10 @@ class SSHConnection:
         return subprocess.run(self.base + [self.target, remote], input=stdin, capture_output=True, timeout=timeout)
 
     def close(self) -> None:
-        subprocess.run(self.base + ["-O", "exit", self.target], capture_output=True, timeout=10)
+        try:
+            subprocess.run(self.base + ["-O", "exit", self.target], capture_output=True, timeout=10)
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)  # the control-socket folder (hf-ssh-*)
 
 
 @register_verifier
@@ -69,11 +74,15 @@ class RemoteMSVCVerifier(Verifier):
     def _conn(self, slot: int) -> SSHConnection:
         with self._lock:
             if slot not in self._conns:
+                if not self._conns:
+                    atexit.register(self.close)  # no hf-ssh-* folder or master connection outlives the run
                 self._conns[slot] = SSHConnection(self.options, slot)
             return self._conns[slot]
 
     def close(self) -> None:
-        for c in self._conns.values():
+        with self._lock:
+            conns, self._conns = list(self._conns.values()), {}
+        for c in conns:
             c.close()
 
     def check(self, task: Task, completion: str, slot: int = 0) -> VerifyResult:
@@ -88,6 +97,27 @@ class RemoteMSVCVerifier(Verifier):
         rdir = self.options.get("remote_dir", "halo_forge_builds")
         src, out = f"{rdir}/{h}_{slot}.cpp", f"{rdir}/{h}_{slot}.exe"
         try:
+            return self._build_and_run(conn, task, code, rdir, src, out)
+        finally:
+            self._remove_remote(conn, src, out)
+
+    def _bounded(self, argv: list[str], seconds: float) -> list[str]:
+        """On a POSIX build host every remote command runs under BOUNDED_RUN (see its comment)."""
+        if not self.options.get("posix_remote", True):
+            return argv  # Windows host: bounded only by the local ssh timeout (a job object would be needed)
+        mem_kb = int(self.options.get("remote_memory_mb", 2048)) * 1024
+        return ["sh", "-c", BOUNDED_RUN, "hf-run", str(int(max(1, seconds))), str(mem_kb), *argv]
+
+    def _remove_remote(self, conn: SSHConnection, src: str, out: str) -> None:
+        try:
+            conn.run(["rm", "-f", src, out] if self.options.get("posix_remote", True)
+                     else ["cmd", "/c", "del", "/q", src, out], timeout=30)
+        except (subprocess.TimeoutExpired, OSError):
+            pass
+
+    def _build_and_run(self, conn: SSHConnection, task: Task, code: str, rdir: str, src: str, out: str) -> VerifyResult:
+        compile_s = float(self.options.get("compile_timeout", 120))
+        try:
             up = conn.run(["sh", "-c", f"mkdir -p {shlex.quote(rdir)} && cat > {shlex.quote(src)}"]
                           if self.options.get("posix_remote", True) else ["powershell", "-Command",
                           f"$input | Set-Content {src}"], stdin=code.encode(), timeout=60)
@@ -95,7 +125,7 @@ class RemoteMSVCVerifier(Verifier):
                 return VerifyResult.failure(f"upload to build host failed: {up.stderr.decode(errors='replace')[-200:]}")
             cmd = [a.replace("{src}", src).replace("{out}", out)
                    for a in (self.options.get("compile_command") or DEFAULT_COMPILE)]
-            comp = conn.run(cmd, timeout=float(self.options.get("compile_timeout", 120)))
+            comp = conn.run(self._bounded(cmd, compile_s), timeout=compile_s + 30)
         except subprocess.TimeoutExpired:
             return VerifyResult(self.ladder.compile_error, False, "compile", {"message": "remote compile timeout"})
         text = (comp.stdout + comp.stderr).decode(errors="replace")
@@ -110,15 +140,45 @@ class RemoteMSVCVerifier(Verifier):
         if not (self.options.get("run") and tests):  # compiling alone is measured, never "passed"
             details["compile_only"] = True
             return VerifyResult(reward, False, "compile", details)
+        return self._run_tests(conn, out, tests, reward, details)
+
+    def _run_tests(self, conn: SSHConnection, out: str, tests: list, reward: float, details: dict) -> VerifyResult:
+        run_s = float(self.options.get("run_timeout", 10))
         correct = clean = 0
         for t in tests:
             try:
-                r = conn.run([out], stdin=str(t.get("input", "")).encode(), timeout=float(self.options.get("run_timeout", 10)))
+                r = conn.run(self._bounded([out], run_s), stdin=str(t.get("input", "")).encode(), timeout=run_s + 30)
             except subprocess.TimeoutExpired:
                 continue
-            clean += r.returncode == 0
-            correct += r.returncode == 0 and outputs_match(r.stdout.decode(errors="replace"), str(t["output"]))
+            ok = r.returncode == 0
+            clean += ok and bool(r.stdout.strip())  # no "runs" rung for a program that prints nothing
+            correct += ok and outputs_match(r.stdout.decode(errors="replace"), str(t["output"]))
         details.update(tests_total=len(tests), tests_passed=correct)
         if correct == len(tests):
             return VerifyResult(self.ladder.correct, True, "test", details)
         return VerifyResult(self.ladder.runs if clean == len(tests) else reward, False, "test", details)
+
+
+# Runs "$@" on the build host with a CPU/memory rlimit, in a session of its own, and kills that
+# whole session at the time limit *and* as soon as the program returns; the watchdog is its own
+# session too. A child that called setsid() has left the session, so the program's environment
+# carries a per-run tag and every process still holding it is killed afterwards (a program that
+# wipes its own environment before forking could still escape: the build host is the user's own
+# machine, not a sandbox). POSIX sh + Linux /proc; no `timeout` or `prlimit` needed on the host.
+BOUNDED_RUN = r"""
+t=$1; m=$2; shift 2
+tag="hf$$x$(date +%s)"
+ulimit -t "$t" 2>/dev/null; ulimit -v "$m" 2>/dev/null
+exec 3<&0
+HF_RUN_TAG="$tag" setsid "$@" <&3 &
+pid=$!
+setsid sh -c 'sleep "$1"; kill -KILL -"$2" 2>/dev/null' hf-watchdog "$t" "$pid" >/dev/null 2>&1 &
+dog=$!
+wait "$pid"; rc=$?
+kill -KILL -"$pid" 2>/dev/null
+kill -KILL -"$dog" 2>/dev/null
+for p in /proc/[0-9]*; do
+  if tr '\0' '\n' < "$p/environ" 2>/dev/null | grep -qx "HF_RUN_TAG=$tag"; then kill -KILL "${p#/proc/}" 2>/dev/null; fi
+done
+exit "$rc"
+"""
