@@ -52,3 +52,38 @@ def test_two_processes_get_disjoint_uid_ranges():
     assert other != here[0] and abs(other - here[0]) >= uids.RANGE_SIZE
     assert uids.owns_uid(uids.one_shot_uid(3)) and uids.owns_uid(uids.pool_uid_base(5)[0] + 399)
     assert os.path.exists(uids._lock_dir() / "range-0")
+
+
+def _zombie_children() -> list[int]:
+    from pathlib import Path
+
+    me, found = os.getpid(), []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if fields[0] == "Z" and int(fields[1]) == me:
+                found.append(int(d.name))
+    return found
+
+
+def test_no_zombie_children_after_many_verifications():
+    """A long-lived process (RAFT, a server) must not accumulate exited sandbox processes."""
+    from halo_forge.verify.registry import get_verifier
+    from tests.helpers import mbpp_like
+
+    items = [(mbpp_like(f"t{i}", "add", TESTS), "```python\ndef add(a, b):\n    return a + b\n```") for i in range(1000)]
+    pooled = get_verifier("mbpp").verify_batch(items, workers=2)
+    one_shot = get_verifier("mbpp", pool=False).verify_batch(items[:100], workers=2)
+    assert all(r.passed for r in pooled + one_shot)
+    import time
+
+    from halo_forge.verify.sandbox import reaper
+
+    deadline = time.monotonic() + 3 * reaper.TICK_SECONDS + 2
+    while _zombie_children() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _zombie_children() == []

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from halo_forge.verify.sandbox import cleanup, isolation
+from halo_forge.verify.sandbox import cleanup, isolation, reaper
 from halo_forge.verify.sandbox.isolation import SAFE_ENV, SANDBOX_DIR
 
 NETBLOCK = str(Path(__file__).with_name("netblock.py"))
@@ -67,6 +67,12 @@ def _become_subreaper() -> None:
     except (OSError, AttributeError):
         pass
     _subreaper_set = True
+    reaper.start(_live_snapshot)
+
+
+def _live_snapshot() -> set[int]:
+    with _live_lock:
+        return set(_live)
 
 
 def reap_orphans() -> int:
