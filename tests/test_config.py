@@ -82,3 +82,13 @@ def test_config_validate_lists_every_error(run_cli, tmp_path):
     code, _, err = run_cli("config", "validate", str(f))
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "'cycles'" in err and "'samples_per_prompt'" in err and "typo_key" in err and "more)" not in err
+
+
+def test_benchmark_temperature_has_one_default():
+    from halo_forge.config import BenchmarkConfig, load_config
+
+    plain = load_config(BenchmarkConfig, None, {"dataset": "mbpp"})
+    with_flag = load_config(BenchmarkConfig, None, {"dataset": "mbpp", "generation.max_new_tokens": 64})
+    explicit = load_config(BenchmarkConfig, None, {"dataset": "mbpp", "generation.temperature": 0.0})
+    assert plain.generation.temperature == with_flag.generation.temperature == 0.8
+    assert explicit.generation.temperature == 0.0

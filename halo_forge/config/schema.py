@@ -125,15 +125,28 @@ class RaftConfig(ModelFields, TaskSource):
         return self
 
 
+BENCH_TEMPERATURE = 0.8  # pass@k with k > 1 needs sampled, diverse samples
+
+
 class BenchmarkConfig(ModelFields, TaskSource):
     split: str = "test"
     verifier: VerifierSpec | None = None
     samples: int = Field(10, ge=1)
     k: list[int] = Field(default_factory=lambda: [1, 5, 10])
     output: str = "results/benchmark.json"
-    generation: GenerationConfig = Field(default_factory=lambda: GenerationConfig(temperature=0.8))
+    generation: GenerationConfig = Field(default_factory=lambda: GenerationConfig(temperature=BENCH_TEMPERATURE))
     hardware_metrics: bool = False
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _benchmark_temperature(cls, data: Any) -> Any:
+        """One default: a `generation:` section (or a flag such as --max-new-tokens) that does not
+        name a temperature keeps the benchmark's 0.8 instead of falling back to generation's 0.7."""
+        if isinstance(data, dict) and isinstance(data.get("generation"), dict) \
+                and "temperature" not in data["generation"]:
+            data = {**data, "generation": {**data["generation"], "temperature": BENCH_TEMPERATURE}}
+        return data
 
     @model_validator(mode="after")
     def _one_source(self) -> "BenchmarkConfig":
