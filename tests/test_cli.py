@@ -155,3 +155,11 @@ def test_failed_start_leaves_the_output_folder_as_it_was(run_cli, tmp_path):
     code, _, err = run_cli("raft", "train", "--dataset", "gsm8k", "--verifier", "nope", "--limit", "2",
                            "--model", str(tmp_path / "no-model"), "--output-dir", str(out))
     assert code == 2 and "unknown verifier 'nope'" in err and not out.exists()
+
+
+def test_missing_engine_fails_before_the_model_loads(run_cli, tmp_path):
+    for cmd in (("benchmark", "run", "--dataset", "gsm8k", "--task", "reasoning", "--output", str(tmp_path / "r.json")),
+                ("raft", "train", "--dataset", "gsm8k", "--verifier", "math", "--output-dir", str(tmp_path / "o"))):
+        code, _, err = run_cli(*cmd, "--limit", "2", "--engine", "vllm", "--model", str(tmp_path / "no-such-model"))
+        assert code == 2 and "vllm" in err and "no-such-model" not in err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "r.json").exists()

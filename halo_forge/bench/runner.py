@@ -114,6 +114,7 @@ def evaluate_tasks(model: Any, tok: Any, tasks: list[Task], kind: Any, verifier:
 def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str, Any]:
     from halo_forge.bench.hardware import HardwareMonitor
     from halo_forge.generation import SamplingParams
+    from halo_forge.generation.base import check_engine_available
     from halo_forge.tasks import get_task_kind
     from halo_forge.train.raft import load_source_tasks
     from halo_forge.verify.registry import get_verifier
@@ -128,6 +129,7 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
     vname = (cfg.verifier.name if cfg.verifier else None) or kind.default_verifier
     verifier = get_verifier(vname, **(cfg.verifier.options if cfg.verifier else {}))
     isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)
+    check_engine_available(cfg.generation.engine)
     out = Path(cfg.output)
     started = time.time()
     params = SamplingParams(n=cfg.samples, temperature=cfg.generation.temperature, top_p=cfg.generation.top_p,

@@ -77,15 +77,22 @@ class Engine(Protocol):
         ...
 
 
+def check_engine_available(name: str) -> None:
+    """Fail before a model is loaded (minutes on a big model) for an engine this build lacks."""
+    from halo_forge.errors import HaloForgeError
+
+    if name == "vllm":
+        raise HaloForgeError("generation engine 'vllm' is not in this build (vLLM could not be installed or tested on "
+                             "this project's machines); use auto, native or hf")
+
+
 def make_engine(name: str, model: Any, tokenizer: Any) -> Engine:
     """`auto` picks the best backend available for this model and device: `native` for
     Llama-family decoders (CUDA graphs on GPUs; on CPUs it matches or beats HF, see
     docs/performance.md), `hf` for every other architecture."""
     from halo_forge.errors import HaloForgeError
 
-    if name == "vllm":
-        raise HaloForgeError("generation engine 'vllm' is not in this build (vLLM could not be installed or tested on "
-                             "this project's machines); use auto, native or hf")
+    check_engine_available(name)
     if name in ("auto", "native"):
         from halo_forge.generation.native import NativeEngine
 

@@ -138,6 +138,7 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
     import torch
 
     from halo_forge.generation import SamplingParams
+    from halo_forge.generation.base import check_engine_available
     from halo_forge.rollout import fail_if_all_errors, rollout
     from halo_forge.tasks import get_task_kind
     from halo_forge.train.trainer import train_on_examples
@@ -150,6 +151,7 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
     vname = kind.default_verifier if cfg.verifier.name == "auto" else cfg.verifier.name
     verifier = get_verifier(vname, **cfg.verifier.options)
     isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)  # before anything is written
+    check_engine_available(cfg.generation.engine)
     started = time.time()
     run = RunDir(cfg.output_dir)
     run.root.mkdir(parents=True, exist_ok=True)
