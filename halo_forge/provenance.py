@@ -7,6 +7,7 @@ these fields.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -46,6 +47,7 @@ def code_version() -> dict[str, Any]:
     return {"halo_forge_version": version, "git_commit": commit, "git_dirty": dirty, "code_sha256": code_sha256()}
 
 
+@functools.lru_cache(maxsize=1)
 def code_sha256() -> str:
     """Hash of the package's Python sources: identifies the code that ran even where the checkout's
     git state is stale or dirty (the GPU machine gets a copy of a working tree)."""
