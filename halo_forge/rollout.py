@@ -21,6 +21,7 @@ from typing import Any
 from halo_forge.data.jsonl import JsonlAppender, read_jsonl, write_jsonl_atomic
 from halo_forge.data.task import Task
 from halo_forge.generation.base import Completion, GenerationRequest, SamplingParams, plan_batches
+from halo_forge.progress import phase_progress
 from halo_forge.verify.base import Verifier, VerifyResult
 
 log = logging.getLogger(__name__)
@@ -61,21 +62,13 @@ def sample_record(task: Task, comp: Completion | dict, verdict: VerifyResult, me
     }
 
 
-class _ProgressBars:
-    """One bar per phase (generate, verify), counting samples; callable as progress(phase, n)."""
+def _size_threads_if_cpu(engine: Any) -> None:
+    """CPU generation gets the cores that are free now (see generation/cpu_threads.py)."""
+    device = getattr(getattr(engine, "model", None), "device", None)
+    if getattr(device, "type", None) == "cpu":
+        from halo_forge.generation.cpu_threads import size_cpu_threads
 
-    def __init__(self, total: int, already: int = 0):
-        from tqdm.auto import tqdm
-
-        self.bars = {phase: tqdm(total=total, initial=already if phase == "generate" else 0, desc=phase,
-                                 unit="sample", leave=False, position=i) for i, phase in enumerate(("generate", "verify"))}
-
-    def __call__(self, phase: str, n: int) -> None:
-        self.bars[phase].update(n)
-
-    def close(self) -> None:
-        for bar in self.bars.values():
-            bar.close()
+        size_cpu_threads()
 
 
 def _load_generated(path: Path, batch_sizes: dict[int, int]) -> dict[int, list[dict]]:
@@ -94,8 +87,7 @@ def _load_generated(path: Path, batch_sizes: dict[int, int]) -> dict[int, list[d
 
 def rollout(tasks: list[Task], requests: list[GenerationRequest], engine: Any, params: SamplingParams, batch_size: int,
             verifier: Verifier, out_dir: Path, meta: dict[str, Any], stop_event: threading.Event | None = None,
-            workers: int | None = None, progress: Any = None,
-            show_progress: bool = False) -> tuple[list[dict[str, Any]], RolloutStats]:
+            workers: int | None = None, progress: Any = None) -> tuple[list[dict[str, Any]], RolloutStats]:
     out_dir.mkdir(parents=True, exist_ok=True)
     gen_path, samples_path = out_dir / "generations.jsonl", out_dir / "samples.jsonl"
     by_id = {t.id: t for t in tasks}
@@ -108,8 +100,9 @@ def rollout(tasks: list[Task], requests: list[GenerationRequest], engine: Any, p
         for r in read_jsonl(samples_path, tolerate_torn_tail=True):
             verified[(r["task_id"], r["sample_index"])] = r
 
-    if progress is None and show_progress:
-        progress = _ProgressBars(len(tasks) * params.n, already=sum(len(v) for v in previous.values()))
+    if progress is None:
+        progress = phase_progress(("generate", "verify"), len(tasks) * params.n,
+                                  initial={"generate": sum(len(v) for v in previous.values())})
     work: queue.Queue = queue.Queue()
     records: list[dict[str, Any]] = list(verified.values())
     sample_log = JsonlAppender(samples_path)
@@ -128,8 +121,7 @@ def rollout(tasks: list[Task], requests: list[GenerationRequest], engine: Any, p
                     rec = sample_record(by_id[r["task_id"]], r, v, meta)
                     sample_log.write(rec)
                     records.append(rec)
-            if progress is not None:
-                progress("verify", len(rows))
+            progress("verify", len(rows))
 
     thread = threading.Thread(target=verify_worker, name="verify", daemon=True)
     thread.start()
@@ -146,9 +138,9 @@ def rollout(tasks: list[Task], requests: list[GenerationRequest], engine: Any, p
                 gen_log.write(r)
             stats.tokens_generated += sum(r["tokens"] for r in rows)
             work.put(rows)
-            if progress is not None:
-                progress("generate", len(rows))
+            progress("generate", len(rows))
 
+        _size_threads_if_cpu(engine)
         t0 = time.monotonic()
         engine.generate(requests, params, batch_size, on_batch=on_batch, skip_batches=set(previous),
                         stop_event=stop_event)

@@ -7,7 +7,6 @@ plus every sample with its verdict in R.samples.jsonl beside it.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import tempfile
@@ -166,19 +165,3 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
     result["samples_file"] = str(samples_path)
     write_json_atomic(out, result)
     return result
-
-
-
-def generate_samples_cli(args) -> int:
-    """`data generate`: N samples per task, each saved with its verdict (re-score later with `verify`)."""
-    from halo_forge.cli import common
-    from halo_forge.config import load_config
-
-    ov = common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS, common.GEN_FLAGS, common.SANDBOX_FLAGS)
-    if "samples" in vars(args):
-        ov["samples"] = args.samples
-    ov["output"] = args.output
-    cfg = load_config(BenchmarkConfig, getattr(args, "config", None), ov)
-    result = run_benchmark(cfg)
-    print(json.dumps({k: result[k] for k in ("total", "passed", "pass_rate", "pass_at_k", "samples_file")}, indent=2))
-    return 0

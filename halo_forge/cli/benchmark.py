@@ -19,6 +19,8 @@ def _add_run_flags(p) -> None:
     p.add_argument("--k", type=common.parse_k, help="comma-separated k values for pass@k (k <= N)")
     p.add_argument("--output", "-o")
     p.add_argument("--hardware-metrics", dest="hardware_metrics", action="store_true")
+    p.add_argument("--json", dest="print_json", action="store_true",
+                   help="print the result as JSON instead of the summary table (the output file is JSON either way)")
 
 
 BENCH_FLAGS = {"verifier": "verifier.name", "samples": "samples", "k": "k", "output": "output",
@@ -66,18 +68,27 @@ def bench_config(args, extra: dict | None = None):
     return load_config(BenchmarkConfig, getattr(args, "config", None), ov)
 
 
-def report(result: dict) -> None:
+def report(result: dict, as_json: bool = False) -> None:
+    """A readable table by default; `--json` prints the headline keys as JSON for scripts."""
     keys = ("problems", "total", "passed", "pass_rate", "compile_rate", "pass_at_k", "pass_at_1_ci95", "mean_reward",
             "mean_wer", "mean_perception", "mean_reasoning", "mean_output", "errors",
             "timing", "hardware", "isolation", "note", "samples_file")
-    print(json.dumps({k: result[k] for k in keys if k in result}, indent=2))
+    if as_json:
+        print(json.dumps({k: result[k] for k in keys if k in result}, indent=2))
+        return
+    from halo_forge.cli.tables import console, result_table
+
+    console().print(result_table(result))
+    if result.get("note"):
+        print(f"note: {result['note']}")
+    print(f"result: {(result.get('config') or {}).get('output')}  samples: {result.get('samples_file')}")
 
 
 def cmd_run(args) -> int:
     from halo_forge.bench.runner import run_benchmark
 
     result = run_benchmark(bench_config(args))
-    report(result)
+    report(result, getattr(args, "print_json", False))
     return 0
 
 
@@ -88,7 +99,7 @@ def cmd_eval(args) -> int:
         raise HaloForgeError(f"unknown suite '{args.suite}' (known: {', '.join(SUITES)})")
     dataset, split, task = SUITES[args.suite]
     result = run_benchmark(bench_config(args, {"dataset": dataset, "split": split, "task": task}))
-    report(result)
+    report(result, getattr(args, "print_json", False))
     return 0
 
 

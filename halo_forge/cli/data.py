@@ -50,16 +50,17 @@ def cmd_prepare(args) -> int:
     from halo_forge.data.prepare import prepare_dataset
 
     if getattr(args, "list", False):
-        from rich.console import Console
         from rich.table import Table
+
+        from halo_forge.cli.tables import console
 
         table = Table(title="datasets")
         for col in ("name", "kind", "splits", "offline", "description"):
-            table.add_column(col)
+            table.add_column(col, no_wrap=col != "description")
         for name in dataset_names():
             info = DATASETS[name]
             table.add_row(name, info.kind, ",".join(info.splits), "yes" if info.offline else "hub", info.description)
-        Console().print(table)
+        console().print(table)
         return 0
     if not getattr(args, "dataset", None) or not getattr(args, "output_dir", None):
         raise DataError("data prepare needs --dataset NAME and --output-dir DIR (or --list)")
@@ -69,9 +70,17 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from halo_forge.bench.runner import generate_samples_cli
+    """`data generate`: N samples per task, each saved with its verdict (re-score later with `verify`)."""
+    from halo_forge.bench.runner import run_benchmark
+    from halo_forge.config import BenchmarkConfig, load_config
 
-    return generate_samples_cli(args)
+    ov = common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS, common.GEN_FLAGS, common.SANDBOX_FLAGS)
+    if "samples" in vars(args):
+        ov["samples"] = args.samples
+    ov["output"] = args.output
+    result = run_benchmark(load_config(BenchmarkConfig, getattr(args, "config", None), ov))
+    print(json.dumps({k: result[k] for k in ("total", "passed", "pass_rate", "pass_at_k", "samples_file")}, indent=2))
+    return 0
 
 
 def cmd_overlap(args) -> int:

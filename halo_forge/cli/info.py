@@ -60,11 +60,12 @@ def collect_info() -> dict:
 
 
 def cmd_info(args) -> int:
-    from rich.console import Console
     from rich.table import Table
 
+    from halo_forge.cli.tables import console
+
     info = collect_info()
-    con = Console()
+    con = console()
     con.print(f"[bold]halo-forge[/bold] {info['packages']['halo-forge']} · Python {info['python']} · "
               f"{info['platform']} · {info['cpu_count']} CPUs · sandbox: {info['sandbox']}")
     sd = info["sandbox_detail"]

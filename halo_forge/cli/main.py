@@ -50,14 +50,19 @@ def _setup_logging(quiet: bool, debug: bool) -> None:
     for noisy in ("httpx", "urllib3", "filelock", "huggingface_hub", "transformers", "peft", "accelerate"):
         logging.getLogger(noisy).setLevel(logging.ERROR if not debug else logging.INFO)
     if not debug:
+        from halo_forge.progress import quiet_libraries
+
+        quiet_libraries()
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def main(argv: list[str] | None = None) -> int:
+    from halo_forge.config.legacy import rewrite_flags
+
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(rewrite_flags(sys.argv[1:] if argv is None else list(argv)))
     except SystemExit as exc:  # --help, --version, or a bad flag (already printed)
         return int(exc.code or 0)
     _setup_logging(args.quiet, args.debug)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from halo_forge.cli import common
+
+log = logging.getLogger(__name__)
 
 
 def add_raft_flags(p) -> None:
@@ -50,16 +53,18 @@ def raft_config(args, task: str | None = None):
 
 
 def print_cycle(metrics: dict) -> None:
+    """Progress, not the result: a log line, so `-q` leaves only the summary table."""
     t = metrics["timing"]
-    print(f"cycle {metrics['cycle']}: pass {metrics['pass_rate']:.1%}  reward {metrics['mean_reward']:.3f}  "
+    log.info(f"cycle {metrics['cycle']}: pass {metrics['pass_rate']:.1%}  reward {metrics['mean_reward']:.3f}  "
           f"kept {metrics['kept']}  lr {metrics['learning_rate']:.2e}  loss {metrics['train_loss'] or 0:.4f}  "
           f"gen {t['generate_s']:.0f}s ({metrics['gen_tokens_per_s']:.0f} tok/s)  verify {t['verify_s']:.0f}s  "
-          f"train {t['train_s']:.0f}s  sandbox {metrics.get('isolation', '?')}", flush=True)
+          f"train {t['train_s']:.0f}s  sandbox {metrics.get('isolation', '?')}")
 
 
 def print_summary(result: dict) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from halo_forge.cli.tables import console
 
     levels = sorted({str(m.get("isolation", "?")) for m in result["cycles"]})
     t = Table(title=f"RAFT ({result['status']}) — {result['output_dir']} — sandbox: {', '.join(levels) or '?'}")
@@ -71,7 +76,7 @@ def print_summary(result: dict) -> None:
         t.add_row(str(m["cycle"]), str(m["samples"]), f"{m['pass_rate']:.1%}", f"{m['mean_reward']:.3f}",
                   str(m["prompts_solved"]), str(m["kept"]), str(m["errors"]), f"{m['learning_rate']:.1e}",
                   f"{tm['generate_s']:.0f}", f"{tm['verify_s']:.0f}", f"{tm['train_s']:.0f}", f"{m['gen_tokens_per_s']:.0f}")
-    Console(width=max(120, Console().width)).print(t)
+    console().print(t)
 
 
 def run_and_report(cfg) -> int:

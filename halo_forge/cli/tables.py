@@ -48,3 +48,31 @@ def seed_table(seeds: dict, ks: list[int]):
             cells.append(f"{_pct(m['mean'])} ± {100 * m['sd']:.1f}" if m else "—")
         t.add_row(name, str(row["seeds"]), *cells)
     return t
+
+
+def result_table(result: dict):
+    """A benchmark result as 'metric | value' rows: what a person reads after `benchmark run`."""
+    from rich.table import Table
+
+    cfg = result.get("config") or {}
+    t = Table(title=f"benchmark — {cfg.get('model', '?')} on {cfg.get('dataset') or cfg.get('prompts') or '?'}"
+                    f" — sandbox: {result.get('isolation', '?')}")
+    t.add_column("metric", no_wrap=True)
+    t.add_column("value", justify="right")
+    t.add_row("tasks × samples", f"{result.get('problems', '?')} × {cfg.get('samples', '?')} = {result.get('total')}")
+    t.add_row("passed", f"{result.get('passed')} ({_pct(result.get('pass_rate', 0.0))})")
+    for k, v in sorted((result.get("pass_at_k") or {}).items(), key=lambda kv: int(str(kv[0]).split("@")[-1])):
+        name = k if str(k).startswith("pass@") else f"pass@{k}"
+        t.add_row(name, _pct(v))
+    if result.get("pass_at_1_ci95"):
+        lo, hi = result["pass_at_1_ci95"]
+        t.add_row("pass@1 95% CI", f"[{_pct(lo)}, {_pct(hi)}]")
+    for key in ("compile_rate", "mean_reward", "mean_wer", "mean_perception", "mean_reasoning", "mean_output"):
+        if isinstance(result.get(key), (int, float)):
+            t.add_row(key.replace("_", " "), _pct(result[key]) if key == "compile_rate" else f"{result[key]:.3f}")
+    t.add_row("errors (could not verify)", str(result.get("errors", 0)))
+    tm = result.get("timing") or {}
+    t.add_row("generate / verify / wall s", f"{tm.get('generation_time', 0):.0f} / {tm.get('verification_time', 0):.0f}"
+                                            f" / {tm.get('wall_time', 0):.0f}")
+    t.add_row("tokens/s", f"{tm.get('tokens_per_second', 0):.0f}")
+    return t

@@ -65,10 +65,24 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
     return out
 
 
-def _describe(err: dict[str, Any]) -> str:
+def _fields_at(cls: type[BaseModel], path: tuple) -> list[str]:
+    """Field names of the (nested) section at `path`, for "did you mean" hints."""
+    node: Any = cls
+    for part in path:
+        field = getattr(node, "model_fields", {}).get(part)
+        node = getattr(field, "annotation", None) if field else None
+        if node is None:
+            return []
+    return list(getattr(node, "model_fields", {}))
+
+
+def _describe(err: dict[str, Any], cls: type[BaseModel]) -> str:
+    import difflib
+
     loc = ".".join(str(x) for x in err["loc"])
     if err["type"] == "extra_forbidden":
-        return f"unknown key '{loc}'"
+        near = difflib.get_close_matches(str(err["loc"][-1]), _fields_at(cls, tuple(err["loc"][:-1])), n=1)
+        return f"unknown key '{loc}'" + (f" (did you mean '{near[0]}'?)" if near else "")
     if err["type"] == "missing":
         return f"missing required key '{loc}'"
     return f"'{loc}': {err['msg']} (got {err.get('input')!r})"
@@ -76,11 +90,13 @@ def _describe(err: dict[str, Any]) -> str:
 
 def load_config(cls: type[T], path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> T:
     """Build a typed config from an optional YAML file plus the flags the user passed."""
-    data = load_yaml(path) if path else {}
+    from halo_forge.config.legacy import translate_keys
+
+    data = translate_keys(load_yaml(path), str(path), set(cls.model_fields)) if path else {}
     data = apply_overrides(data, overrides or {})
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
         where = f" in {path}" if path else " (from command-line flags)"
-        problems = "; ".join(_describe(e) for e in exc.errors())  # every problem, still one line
+        problems = "; ".join(_describe(e, cls) for e in exc.errors())  # every problem, still one line
         raise ConfigError(f"config error{where}: {problems}") from None

@@ -61,7 +61,10 @@ def dataset_names() -> list[str]:
 
 
 def get_dataset(name: str) -> DatasetInfo:
+    from halo_forge.config.legacy import dataset_name
+
     _ensure_loaded()
+    name = dataset_name(name)
     if name not in DATASETS:
         raise DataError(f"unknown dataset '{name}' (known: {', '.join(dataset_names())})")
     return DATASETS[name]

@@ -110,12 +110,6 @@ class _TensorBoard:
         self.w.flush()
 
 
-def _show_progress() -> bool:
-    import sys
-
-    return log.isEnabledFor(logging.INFO) and sys.stderr.isatty()
-
-
 def _summary(cfg: RaftConfig, cycles: list, status: str | None, model: Any, engine: str, isolation: str, verifier: Any,
              tasks: list, started: float) -> dict[str, Any]:
     from halo_forge import provenance
@@ -190,7 +184,7 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
                 "sampling": params.to_dict(), "verifier": vname}
         run.write_state(cycle, {"cycle": cycle, "phase": "generate"})
         records, rstats = rollout(tasks, requests, engine, params, cfg.generation.batch_size, verifier, cdir, meta,
-                                  stop_event, cfg.verifier.workers, show_progress=_show_progress())
+                                  stop_event, cfg.verifier.workers)
         if rstats.interrupted:
             status = "interrupted"
             break

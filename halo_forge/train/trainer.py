@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from halo_forge.config.schema import LoraConfig, TrainingConfig
+from halo_forge.progress import trainer_callback
 from halo_forge.train.examples import Example, ExampleDataset
 from halo_forge.train.schedule import optimizer_steps, warmup_steps
 
@@ -101,11 +102,15 @@ def train_on_examples(model: Any, batcher: Any, examples: list[Example], cfg: Tr
         gradient_checkpointing=cfg.gradient_checkpointing,
         remove_unused_columns=False,
         dataloader_num_workers=0,
-        disable_tqdm=os.environ.get("HALO_FORGE_QUIET") == "1",
+        disable_tqdm=True,  # halo_forge.progress reports steps in the run's one progress style
     )
+    if model.device.type == "cpu":
+        from halo_forge.generation.cpu_threads import size_cpu_threads
+
+        size_cpu_threads()
     if cfg.gradient_checkpointing and hasattr(model, "enable_input_require_grads"):
         model.enable_input_require_grads()
-    callbacks: list[TrainerCallback] = [_StopOnEvent(stop_event)]
+    callbacks: list[TrainerCallback] = [_StopOnEvent(stop_event), trainer_callback()]
     if do_eval and early_stopping_patience:
         from transformers import EarlyStoppingCallback
 
@@ -113,6 +118,7 @@ def train_on_examples(model: Any, batcher: Any, examples: list[Example], cfg: Tr
     trainer = Trainer(model=model, args=args, train_dataset=ExampleDataset(rows),
                       eval_dataset=ExampleDataset(eval_rows) if do_eval else None,
                       data_collator=batcher, callbacks=callbacks)
+    trainer.remove_callback(PrinterCallback)  # it prints raw log dicts; trainer_callback() reports instead
     model.train()
     result = trainer.train(resume_from_checkpoint=_last_checkpoint(output_dir) if resume else None)
     model.eval()
