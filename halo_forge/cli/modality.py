@@ -62,7 +62,6 @@ def _handler(action: str, kind: str):
 
         extra = common.preset_task(common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS), args, kind,
                                    ("dataset", "prompts"))
-        bench_cli.report(run_benchmark(bench_cli.bench_config(args, extra)), getattr(args, "print_json", False))
-        return 0
+        return bench_cli.finish(run_benchmark(bench_cli.bench_config(args, extra)), getattr(args, "print_json", False))
 
     return run

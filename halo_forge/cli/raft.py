@@ -27,6 +27,7 @@ def add_raft_flags(p) -> None:
     p.add_argument("--lr-decay", dest="lr_decay", type=float)
     p.add_argument("--min-lr", dest="min_lr", type=float)
     p.add_argument("--resume-from-cycle", dest="resume_from_cycle", type=int)
+    common.add_report_flag(p)
 
 
 RAFT_FLAGS = {"output_dir": "output_dir", "verifier": "verifier.name", "cycles": "cycles",
@@ -47,7 +48,7 @@ def raft_config(args, task: str | None = None):
     from halo_forge.config import RaftConfig, load_config
 
     ov = common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS, common.GEN_FLAGS, common.TRAIN_FLAGS,
-                          common.LORA_FLAGS, common.SANDBOX_FLAGS, RAFT_FLAGS)
+                          common.LORA_FLAGS, common.SANDBOX_FLAGS, common.REPORT_FLAGS, RAFT_FLAGS)
     common.preset_task(ov, args, task, ("dataset", "prompts"))
     return load_config(RaftConfig, getattr(args, "config", None), ov)
 
@@ -86,6 +87,8 @@ def run_and_report(cfg) -> int:
     with graceful_stop() as stop:
         result = run_raft(cfg, stop, report=print_cycle)
     print_summary(result)
+    if cfg.report and result.get("cycles"):
+        common.write_report_after([str(cfg.output_dir)])
     if result["status"] == "interrupted":
         print(f"interrupted: re-run the same command to resume from {cfg.output_dir}", file=sys.stderr)
         return 130

@@ -116,6 +116,7 @@ class RaftConfig(ModelFields, TaskSource):
     lora: LoraConfig = Field(default_factory=LoraConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     resume_from_cycle: int | None = Field(None, ge=1)
+    report: bool = Field(True, description="write OUTPUT_DIR/report.html at the end (halo-forge report)")
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
 
     @model_validator(mode="after")
@@ -136,6 +137,7 @@ class BenchmarkConfig(ModelFields, TaskSource):
     output: str = "results/benchmark.json"
     generation: GenerationConfig = Field(default_factory=lambda: GenerationConfig(temperature=BENCH_TEMPERATURE))
     hardware_metrics: bool = False
+    report: bool = Field(True, description="write RESULT.report.html beside the result (halo-forge report)")
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
 
     @model_validator(mode="before")
