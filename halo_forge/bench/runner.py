@@ -115,7 +115,7 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
     from halo_forge.generation import SamplingParams
     from halo_forge.generation.base import check_engine_available
     from halo_forge.tasks import get_task_kind
-    from halo_forge.train.raft import load_source_tasks
+    from halo_forge.data.registry import load_source_tasks
     from halo_forge.verify.registry import get_verifier
     from halo_forge.verify.sandbox.guard import require_isolation
 

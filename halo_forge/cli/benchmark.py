@@ -170,7 +170,7 @@ def _print_comparison(report: dict, title: str) -> None:
 
 
 def cmd_full(args) -> int:
-    from halo_forge.bench.full import run_full
+    from halo_forge.recipes.full import run_full
 
     result = run_full(model=getattr(args, "model", "smollm2-135m-instruct"), cycles=args.cycles,
                       output_dir=args.output_dir, limit=getattr(args, "limit", None),

@@ -92,3 +92,14 @@ def load_task_file(path: str, limit: int | None = None) -> list[Task]:
     if not tasks:
         raise DataError(f"{path}: no task rows")
     return tasks[:limit] if limit else tasks
+
+
+def load_source_tasks(dataset: str | None, prompts: str | None, split: str, limit: int | None) -> list[Task]:
+    """The tasks a run works on: a task file (`prompts`) or a registered dataset's split, with
+    their media checked to exist before any model is loaded. Shared by RAFT, benchmarks and
+    `data generate`."""
+    from halo_forge.data.media import check_media
+
+    tasks = load_task_file(prompts, limit) if prompts else load_tasks(dataset or "", split, limit)
+    check_media(tasks)
+    return tasks

@@ -17,8 +17,7 @@ from typing import Any, Callable
 
 from halo_forge.config.schema import RaftConfig
 from halo_forge.data.jsonl import write_json_atomic, write_jsonl_atomic
-from halo_forge.data.registry import load_task_file, load_tasks
-from halo_forge.data.task import Task
+from halo_forge.data.registry import load_source_tasks
 from halo_forge.errors import ResumeError
 from halo_forge.train.artifacts import RunDir
 from halo_forge.train.examples import Example
@@ -26,14 +25,6 @@ from halo_forge.train.schedule import cycle_learning_rate
 from halo_forge.train.selection import SelectionPolicy, select_samples
 
 log = logging.getLogger(__name__)
-
-
-def load_source_tasks(dataset: str | None, prompts: str | None, split: str, limit: int | None) -> list[Task]:
-    from halo_forge.data.media import check_media
-
-    tasks = load_task_file(prompts, limit) if prompts else load_tasks(dataset or "", split, limit)
-    check_media(tasks)
-    return tasks
 
 
 def reward_histogram(rewards: list[float], bins: int = 10) -> dict[str, int]:

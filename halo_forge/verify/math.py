@@ -19,6 +19,7 @@ import re
 import threading
 from fractions import Fraction
 
+from halo_forge.data.answers import last_boxed
 from halo_forge.data.task import Task
 from halo_forge.verify.base import Verifier, VerifyResult
 from halo_forge.verify.registry import register_verifier
@@ -26,25 +27,6 @@ from halo_forge.verify.registry import register_verifier
 DEFAULT_REWARDS = {"correct": 1.0, "wrong_with_work": 0.2, "no_answer_with_work": 0.2,
                    "no_answer_no_work": 0.1, "wrong_no_work": 0.0}
 NUMBER = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?%?|-?\.\d+")
-
-
-def last_boxed(text: str) -> str | None:
-    """Content of the last \\boxed{...} / \\fbox{...}, honouring nested braces."""
-    idx = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
-    if idx < 0:
-        return None
-    i = text.find("{", idx)
-    if i < 0:
-        return None
-    depth = 0
-    for j in range(i, len(text)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i + 1:j]
-    return None
 
 
 def extract_answer(text: str) -> tuple[str | None, str]:

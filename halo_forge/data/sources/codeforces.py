@@ -12,7 +12,7 @@ import json
 
 from halo_forge.data.registry import ASSETS, DatasetInfo, register_dataset
 from halo_forge.data.task import Task
-from halo_forge.verify.extract import extract_code
+from halo_forge.data.answers import extract_code
 
 PROMPT = "Solve this competitive programming problem in C++17. Read from stdin, write to stdout. Answer with one ```cpp code block.\n\n{statement}"
 

@@ -34,7 +34,7 @@ def metamath_row(i: int, row: dict) -> Task:
 
 
 def math_row(i: int, row: dict) -> Task:
-    from halo_forge.verify.math import last_boxed
+    from halo_forge.data.answers import last_boxed
 
     answer = last_boxed(row["solution"]) or ""
     return Task(id=f"math/{i}", prompt=row["problem"] + "\nReason step by step and put your final answer within \\boxed{}.",

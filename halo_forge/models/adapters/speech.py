@@ -70,7 +70,7 @@ class SpeechBatcher:
                 "labels": [-100] * (len(self.prefix) - 1) + full[len(self.prefix):]}
 
     def __call__(self, batch: list[dict[str, Any]]):
-        from halo_forge.train.examples import pad_collate
+        from halo_forge.models.batching import pad_collate
 
         return pad_collate(batch, self.tok.pad_token_id)
 

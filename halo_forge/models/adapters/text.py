@@ -27,6 +27,6 @@ class TextAdapter(ModelAdapter):
         return make_engine(name, model, processor)
 
     def batcher(self, processor: Any) -> Any:
-        from halo_forge.train.examples import TextBatcher
+        from halo_forge.models.batching import TextBatcher
 
         return TextBatcher(processor)

@@ -138,7 +138,7 @@ class VisionBatcher:
         return row
 
     def __call__(self, batch: list[dict[str, Any]]):
-        from halo_forge.train.examples import pad_collate
+        from halo_forge.models.batching import pad_collate
 
         return pad_collate(batch, self.tok.pad_token_id)
 

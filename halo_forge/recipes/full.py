@@ -23,10 +23,11 @@ def run_full(model: str, cycles: int, output_dir: str, limit: int | None = None,
 
     from halo_forge.bench.hardware import HardwareMonitor
     from halo_forge.bench.runner import evaluate_tasks
+    from halo_forge.data.registry import load_source_tasks
     from halo_forge.generation import SamplingParams
     from halo_forge.models import load_model
     from halo_forge.tasks import get_task_kind
-    from halo_forge.train.raft import load_source_tasks, run_raft
+    from halo_forge.train.raft import run_raft
     from halo_forge.verify.registry import get_verifier
 
     out = Path(output_dir)
