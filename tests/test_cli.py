@@ -88,7 +88,7 @@ def test_fake_gguf(run_cli, tmp_path):
 
 
 def test_not_built_commands_say_so(run_cli):
-    code, _, err = run_cli("inference", "export", "--model", "x")
+    code, _, err = run_cli("inference", "optimize", "--model", "x")
     assert code == 2 and err.startswith("error: not implemented yet:")
 
 
