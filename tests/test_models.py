@@ -97,3 +97,22 @@ def test_logprobs_and_temperature(tiny_model_dir):
     assert all(x.token_ids == greedy for x in cold)
     assert len({tuple(x.token_ids) for x in hot}) > 6
     assert not math.isnan(sum(c.logprobs))
+
+
+def test_gguf_cache_is_bounded_least_recently_used_first(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from halo_forge.models.loader import evict_gguf_cache
+
+    entries = []
+    for i in range(4):
+        d = tmp_path / f"entry{i}"
+        d.mkdir()
+        (d / "model.safetensors").write_bytes(b"x" * 400_000)
+        os.utime(d, (time.time() - 100 + i, time.time() - 100 + i))
+        entries.append(d)
+    os.utime(entries[0])  # the oldest one was just used again
+    monkeypatch.setenv("HALO_FORGE_GGUF_CACHE_GB", str(1_000_000 / 2**30))  # room for two entries
+    evict_gguf_cache(keep=entries[3])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entry0", "entry3"]

@@ -131,7 +131,30 @@ def ensure_gguf_cache(src: ModelSource) -> Path:
             import shutil
 
             shutil.rmtree(tmp, ignore_errors=True)
+        evict_gguf_cache(keep=cache)
+    try:
+        os.utime(cache)  # most recently used
+    except OSError:  # a read-only shared cache: nothing to record
+        pass
     return cache
+
+
+def evict_gguf_cache(keep: Path) -> None:
+    """The cache holds an fp32 copy per distinct GGUF file (exports, downloads, test files), so it
+    would grow without end: past HALO_FORGE_GGUF_CACHE_GB (default 8) the least recently used
+    copies go, never the one just made."""
+    import shutil
+
+    budget = float(os.environ.get("HALO_FORGE_GGUF_CACHE_GB", "8")) * 2**30
+    entries = [p for p in keep.parent.iterdir() if p.is_dir() and ".tmp" not in p.name]
+    sizes = {p: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in entries}
+    total = sum(sizes.values())
+    for p in sorted(entries, key=lambda e: e.stat().st_mtime):
+        if total <= budget:
+            break
+        if p != keep:
+            shutil.rmtree(p, ignore_errors=True)
+            total -= sizes[p]
 
 
 def _load_gguf(src: ModelSource, dtype) -> tuple[Any, Any]:
