@@ -98,3 +98,18 @@ def test_a_run_where_every_sample_is_an_error_fails(tiny_model_dir, tmp_path, ru
                            "--output", str(out))
     assert code == 2 and "none of the 2 samples could be verified" in err and "no_such_verifier" in err
     assert not out.exists() and not list(tmp_path.glob(".bench-*"))
+
+
+def test_data_generate_writes_the_samples_to_output(tiny_model_dir, run_cli, tmp_path):
+    out = tmp_path / "gen.jsonl"
+    code, text, err = run_cli("-q", "data", "generate", "--model", str(tiny_model_dir), "--dataset", "cpp_basics",
+                              "--split", "test", "--limit", "2", "--samples", "2", "--max-new-tokens", "8",
+                              "--output", str(out))
+    assert code == 0, err
+    rows = [json.loads(l) for l in out.read_text().splitlines()]
+    assert len(rows) == 4 and all("completion" in r and "reward" in r for r in rows)
+    summary = json.loads((tmp_path / "gen.summary.json").read_text())
+    assert summary["samples_file"] == str(out) and summary["total"] == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gen.jsonl", "gen.summary.json"]
+    code, _, _ = run_cli("data", "validate", str(out))
+    assert code == 0

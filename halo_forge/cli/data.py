@@ -70,16 +70,30 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    """`data generate`: N samples per task, each saved with its verdict (re-score later with `verify`)."""
+    """`data generate`: N samples per task, each saved with its verdict (re-score later with
+    `verify`). The samples go to --output; the run's summary (pass@k, provenance) beside it as
+    OUTPUT.summary.json."""
+    from pathlib import Path
+
     from halo_forge.bench.runner import run_benchmark
     from halo_forge.config import BenchmarkConfig, load_config
+    from halo_forge.data.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic
 
+    out = Path(args.output)
+    summary = out.with_name(out.name.removesuffix(".gz").removesuffix(".jsonl") + ".summary.json")
     ov = common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS, common.GEN_FLAGS, common.SANDBOX_FLAGS)
     if "samples" in vars(args):
         ov["samples"] = args.samples
-    ov["output"] = args.output
+    ov.update(output=str(summary), report=False)
     result = run_benchmark(load_config(BenchmarkConfig, getattr(args, "config", None), ov))
+    written = Path(result["samples_file"])
+    if written != out:
+        write_jsonl_atomic(out, read_jsonl(written))
+        written.unlink()
+        result["samples_file"] = str(out)
+        write_json_atomic(summary, result)
     print(json.dumps({k: result[k] for k in ("total", "passed", "pass_rate", "pass_at_k", "samples_file")}, indent=2))
+    print(f"summary: {summary}")
     return 0
 
 
