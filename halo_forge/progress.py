@@ -141,9 +141,9 @@ def quiet_libraries() -> None:
     can act on (`--debug` shows them again)."""
     import warnings
 
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", category=UserWarning, module=r"(torch|transformers|peft|accelerate)(\.|$)")
+    libraries = r"(torch|transformers|peft|accelerate|huggingface_hub|torchao|onnxscript)(\.|$)"
+    for category in (FutureWarning, DeprecationWarning, UserWarning):
+        warnings.filterwarnings("ignore", category=category, module=libraries)
     # Read by huggingface_hub when imported, and transformers' bars ("Loading weights", "Writing
     # model shards") follow it: set before either is imported, no import needed here.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

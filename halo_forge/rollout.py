@@ -21,6 +21,7 @@ from typing import Any
 from halo_forge.data.jsonl import JsonlAppender, read_jsonl, write_jsonl_atomic
 from halo_forge.data.task import Task
 from halo_forge.generation.base import Completion, GenerationRequest, SamplingParams, plan_batches
+from halo_forge.generation.cpu_threads import size_cpu_threads_for
 from halo_forge.progress import phase_progress
 from halo_forge.verify.base import Verifier, VerifyResult
 
@@ -60,15 +61,6 @@ def sample_record(task: Task, comp: Completion | dict, verdict: VerifyResult, me
         **meta,
         "task": task.to_dict(),
     }
-
-
-def _size_threads_if_cpu(engine: Any) -> None:
-    """CPU generation gets the cores that are free now (see generation/cpu_threads.py)."""
-    device = getattr(getattr(engine, "model", None), "device", None)
-    if getattr(device, "type", None) == "cpu":
-        from halo_forge.generation.cpu_threads import size_cpu_threads
-
-        size_cpu_threads()
 
 
 def _load_generated(path: Path, batch_sizes: dict[int, int]) -> dict[int, list[dict]]:
@@ -140,7 +132,7 @@ def rollout(tasks: list[Task], requests: list[GenerationRequest], engine: Any, p
             work.put(rows)
             progress("generate", len(rows))
 
-        _size_threads_if_cpu(engine)
+        size_cpu_threads_for(getattr(getattr(engine, "model", None), "device", None))
         t0 = time.monotonic()
         engine.generate(requests, params, batch_size, on_batch=on_batch, skip_batches=set(previous),
                         stop_event=stop_event)

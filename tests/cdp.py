@@ -100,10 +100,51 @@ class Browser:
         return path
 
     def close(self) -> None:
+        """Ask Chromium to quit (it then waits for its own helpers), kill it if it will not, and
+        reap helpers that were orphaned to us: a test process that ran the sandbox is a child
+        subreaper, so they would otherwise stay zombies of ours."""
+        try:
+            self.call("Browser.close")
+        except Exception:
+            pass
         try:
             self.ws.close()
         except Exception:
             pass
-        self.proc.kill()
-        self.proc.wait()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        deadline = time.monotonic() + 5
+        while _reap_orphaned_helpers() and time.monotonic() < deadline:
+            time.sleep(0.1)
         shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def _reap_orphaned_helpers() -> bool:
+    """Reap Chromium helpers that became our children; True while some are still running."""
+    import os
+    import signal
+
+    pending = False
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) != os.getpid() or not comm.startswith("chrom"):
+            continue
+        if state == "Z":
+            try:
+                os.waitpid(int(d.name), os.WNOHANG)
+            except ChildProcessError:
+                pass
+        else:
+            os.kill(int(d.name), signal.SIGKILL)
+            pending = True
+    return pending

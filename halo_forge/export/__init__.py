@@ -21,6 +21,16 @@ from halo_forge.errors import HaloForgeError
 FORMATS = ("gguf", "onnx", "safetensors")
 
 
+def require(module: str, extra: str) -> Any:
+    """Import an optional dependency, or fail in one line naming the extra that installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise HaloForgeError(f"this needs the '{module}' package: pip install 'halo-forge[{extra}]'") from None
+
+
 def load_for_export(spec: str) -> tuple[Any, Any, dict[str, str]]:
     """fp32 on the CPU, LoRA merged into the base weights; returns (model, tokenizer, provenance)."""
     from halo_forge import __version__

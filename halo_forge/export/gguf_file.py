@@ -22,7 +22,9 @@ import numpy as np
 from halo_forge.errors import HaloForgeError
 
 ARCHES = {"llama": "LLAMA", "qwen2": "QWEN2"}
-GGUF_DTYPES = ("f32", "f16", "bf16", "q8_0", "q4_0")
+# --dtype -> (tensor type for 2-D weights, the file type recorded in general.file_type)
+GGUF_DTYPES = {"f32": ("F32", "ALL_F32"), "f16": ("F16", "MOSTLY_F16"), "bf16": ("BF16", "MOSTLY_BF16"),
+               "q8_0": ("Q8_0", "MOSTLY_Q8_0"), "q4_0": ("Q4_0", "MOSTLY_Q4_0")}
 
 
 class UnsupportedModel(HaloForgeError):
@@ -115,8 +117,7 @@ def _qtype(dtype: str, name: str, arr: np.ndarray):
 
     if arr.ndim < 2 or dtype == "f32":
         return gguf.GGMLQuantizationType.F32
-    table = {"f16": "F16", "bf16": "BF16", "q8_0": "Q8_0", "q4_0": "Q4_0"}
-    qt = getattr(gguf.GGMLQuantizationType, table[dtype])
+    qt = getattr(gguf.GGMLQuantizationType, GGUF_DTYPES[dtype][0])
     block = gguf.GGML_QUANT_SIZES[qt][0]
     return qt if arr.shape[-1] % block == 0 else gguf.GGMLQuantizationType.F16
 
@@ -155,9 +156,7 @@ def write_gguf(model: Any, tok: Any, path: Path, dtype: str, metadata: dict[str,
         raise HaloForgeError(f"GGUF export: --dtype must be one of {', '.join(GGUF_DTYPES)} (got '{dtype}')")
     w = gguf.GGUFWriter(str(path), arch=ARCHES[cfg.model_type].lower())
     w.add_name(metadata.get("source_model", "halo-forge export"))
-    w.add_file_type({"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16,
-                     "bf16": gguf.LlamaFileType.MOSTLY_BF16, "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0,
-                     "q4_0": gguf.LlamaFileType.MOSTLY_Q4_0}[dtype])
+    w.add_file_type(getattr(gguf.LlamaFileType, GGUF_DTYPES[dtype][1]))
     w.add_quantization_version(gguf.GGML_QUANT_VERSION)
     _hparams(w, cfg)
     _write_tokenizer(w, tok, cfg)

@@ -118,7 +118,7 @@ def _gguf(llm: Any, prompt: list[int], new: int) -> tuple[float, list[float], fl
     return ttft, steps, time.perf_counter() - t0
 
 
-def _native(engine: Any, tok: Any, prompts: list[list[int]], new: int) -> tuple[float, list[float], float, float]:
+def _native(engine: Any, tok: Any, prompts: list[list[int]], new: int) -> tuple[float, list[float], float, str]:
     from halo_forge.generation import GenerationRequest, SamplingParams
 
     reqs = [GenerationRequest(f"p{i}", tok.decode(p)) for i, p in enumerate(prompts)]
@@ -129,7 +129,7 @@ def _native(engine: Any, tok: Any, prompts: list[list[int]], new: int) -> tuple[
     st = engine.last_stats
     ttft = st.get("setup_s", 0.0) + st.get("prefill_s", 0.0)
     mean_step = (total - ttft) / max(1, st.get("steps", new) - 1)
-    return ttft, [], total, mean_step
+    return ttft, [], total, f"ITL mean {1000 * mean_step:.2f} ms"
 
 
 def benchmark(model_spec: str, runtime: str, batches: list[int], prompt_len: int, new_tokens: int,
@@ -146,43 +146,34 @@ def benchmark(model_spec: str, runtime: str, batches: list[int], prompt_len: int
             rows.append(LatencyRow(runtime, b, 0, None, None, None, 0, 0, 0, "llama-cpp-python decodes batch 1"))
             continue
         runner(prompts[:1], 2)  # warm-up: caches, graph capture, allocator
-        if runtime == "native":
-            ttft, _, total, mean_step = _native(runner.engine, tok, prompts, new_tokens)
-            row = _row(runtime, b, ttft, [], total, new_tokens, f"ITL mean {1000 * mean_step:.2f} ms")
-        else:
-            ttft, steps, total = runner(prompts, new_tokens)
-            row = _row(runtime, b, ttft, steps, total, new_tokens)
-        rows.append(row)
+        ttft, steps, total, note = runner(prompts, new_tokens)
+        rows.append(_row(runtime, b, ttft, steps, total, new_tokens, note))
     return rows
 
 
 def _make_runner(runtime: str, model: Any, tok: Any, path: str | None):
+    """A callable (prompts, new tokens) -> (TTFT s, per-step s, total s, note) for the runtime."""
     from halo_forge.errors import HaloForgeError
 
     if runtime in ("onnx", "gguf") and not path:
         raise HaloForgeError(f"--runtime {runtime} needs --path (the exported {runtime} file or folder)")
     if runtime == "hf":
-        return lambda prompts, new: _hf(model.eval(), prompts, new)
+        return lambda prompts, new: (*_hf(model.eval(), prompts, new), "")
     if runtime == "onnx":
         from halo_forge.export.onnx_file import OnnxDecoder
 
         dec = OnnxDecoder(path)
-        return lambda prompts, new: _onnx(dec, prompts, new)
+        return lambda prompts, new: (*_onnx(dec, prompts, new), "")
     if runtime == "gguf":
-        from halo_forge.export.onnx_file import require
+        from halo_forge.export import require
 
         llm = require("llama_cpp", "llamacpp").Llama(model_path=str(path), n_ctx=2048, logits_all=True, verbose=False)
-        return lambda prompts, new: _gguf(llm, prompts[0], new)
+        return lambda prompts, new: (*_gguf(llm, prompts[0], new), "")
     if runtime == "native":
         from halo_forge.generation.native import NativeEngine
 
-        class _Native:
-            engine = NativeEngine(model.eval(), tok)
-
-            def __call__(self, prompts, new):
-                return _native(self.engine, tok, prompts, new)
-
-        return _Native()
+        engine = NativeEngine(model.eval(), tok)
+        return lambda prompts, new: _native(engine, tok, prompts, new)
     raise HaloForgeError(f"unknown runtime '{runtime}' (known: {', '.join(RUNTIMES)})")
 
 

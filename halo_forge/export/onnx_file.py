@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from halo_forge.errors import HaloForgeError
+from halo_forge.export import require
 
 ONNX_DTYPES = ("f32",)
 
@@ -50,16 +51,6 @@ def _step_module(model: Any):
 def cache_shape(cfg: Any, batch: int, past: int) -> tuple[int, ...]:
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
     return (cfg.num_hidden_layers, batch, cfg.num_key_value_heads, past, head_dim)
-
-
-def require(module: str, extra: str) -> Any:
-    """Import an optional dependency, or fail in one line naming the extra that installs it."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise HaloForgeError(f"this needs the '{module}' package: pip install 'halo-forge[{extra}]'") from None
 
 
 def write_onnx(model: Any, tok: Any, path: Path, dtype: str, metadata: dict[str, str]) -> None:

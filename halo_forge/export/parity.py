@@ -49,7 +49,7 @@ def hf_greedy(model: Any, tok: Any, prompts=PROMPTS, new_tokens: int = 16) -> tu
 
 
 def llama_cpp_greedy(path: str, prompts=PROMPTS, new_tokens: int = 16) -> tuple[list[list[int]], list[list[int]]]:
-    from halo_forge.export.onnx_file import require
+    from halo_forge.export import require
 
     Llama = require("llama_cpp", "llamacpp").Llama
 
@@ -98,7 +98,7 @@ def llama_cpp_forced_agreement(path: str, reference: tuple) -> float:
     quantized files, whose logits are meant to be close, not identical."""
     import numpy as np
 
-    from halo_forge.export.onnx_file import require
+    from halo_forge.export import require
 
     llm = require("llama_cpp", "llamacpp").Llama(model_path=str(path), n_ctx=256, n_threads=2, verbose=False,
                                                   logits_all=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -90,3 +91,9 @@ def size_cpu_threads(reserve: int = 0) -> int:
         torch.set_num_threads(n)
         log.debug("torch intra-op threads: %d", n)
     return n
+
+
+def size_cpu_threads_for(device: Any) -> None:
+    """`size_cpu_threads()` when `device` (a torch.device or a name) is the CPU; GPUs need nothing."""
+    if getattr(device, "type", device) == "cpu":
+        size_cpu_threads()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from halo_forge.errors import ModelLoadError
+from halo_forge.generation.cpu_threads import size_cpu_threads_for
 
 log = logging.getLogger(__name__)
 
@@ -229,18 +230,11 @@ def load_model(spec: str, device: str = "auto", dtype: str = "auto", trainable_a
         tok.tokenizer.padding_side = "left"
         if tok.tokenizer.pad_token is None:
             tok.tokenizer.pad_token = tok.tokenizer.eos_token
-        _size_threads(dev)
+        size_cpu_threads_for(dev)  # a CPU model gets the cores free now
         return model.to(dev), tok
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = "left"
-    _size_threads(dev)
+    size_cpu_threads_for(dev)
     return model.to(dev), tok
 
-
-def _size_threads(device: str) -> None:
-    """A CPU model gets the cores that are free now; rollouts and training re-check per phase."""
-    if device == "cpu":
-        from halo_forge.generation.cpu_threads import size_cpu_threads
-
-        size_cpu_threads()

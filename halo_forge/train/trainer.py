@@ -18,6 +18,7 @@ import torch
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from halo_forge.config.schema import LoraConfig, TrainingConfig
+from halo_forge.generation.cpu_threads import size_cpu_threads_for
 from halo_forge.progress import trainer_callback
 from halo_forge.train.examples import Example, ExampleDataset
 from halo_forge.train.schedule import optimizer_steps, warmup_steps
@@ -104,10 +105,7 @@ def train_on_examples(model: Any, batcher: Any, examples: list[Example], cfg: Tr
         dataloader_num_workers=0,
         disable_tqdm=True,  # halo_forge.progress reports steps in the run's one progress style
     )
-    if model.device.type == "cpu":
-        from halo_forge.generation.cpu_threads import size_cpu_threads
-
-        size_cpu_threads()
+    size_cpu_threads_for(model.device)
     if cfg.gradient_checkpointing and hasattr(model, "enable_input_require_grads"):
         model.enable_input_require_grads()
     callbacks: list[TrainerCallback] = [_StopOnEvent(stop_event), trainer_callback()]
