@@ -26,10 +26,3 @@ class ModelLoadError(HaloForgeError):
 
 class ResumeError(HaloForgeError):
     pass
-
-
-class NotImplementedYet(HaloForgeError):
-    """A command whose feature is not built yet: says so instead of pretending."""
-
-    def __init__(self, topic: str):
-        super().__init__(f"not implemented yet: {topic}")

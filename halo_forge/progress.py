@@ -147,3 +147,7 @@ def quiet_libraries() -> None:
     # Read by huggingface_hub when imported, and transformers' bars ("Loading weights", "Writing
     # model shards") follow it: set before either is imported, no import needed here.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    # torchao logs a warning per optional CUDA extension its CPU wheel cannot load, and torch's
+    # pytree logs a deprecation for each Enum torchao registers: import-time noise, not advice.
+    logging.getLogger("torchao").setLevel(logging.ERROR)
+    logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)

@@ -87,11 +87,6 @@ def test_fake_gguf(run_cli, tmp_path):
     assert code == 2 and "not a GGUF file" in err
 
 
-def test_not_built_commands_say_so(run_cli):
-    code, _, err = run_cli("inference", "optimize", "--model", "x")
-    assert code == 2 and err.startswith("error: not implemented yet:")
-
-
 
 def test_modality_commands_name_a_wrong_or_missing_model(run_cli, tmp_path):
     code, _, err = run_cli("vlm", "train", "-o", str(tmp_path / "r"))  # default model, offline

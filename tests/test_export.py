@@ -170,3 +170,75 @@ def test_inference_benchmark_prints_latency_rows(tiny_model_dir, run_cli, tmp_pa
     assert code == 2 and "needs --path" in err
     code, _, err = run_cli("inference", "benchmark", "--model", str(tiny_model_dir), "--batch", "0")
     assert code == 2 and "batch sizes must be >= 1" in err
+
+
+@pytest.fixture(scope="module")
+def raft_final_models(tiny_model_dir, tmp_path_factory):
+    """`final_model` of two real one-cycle RAFT runs on the tiny model: LoRA and full fine-tune."""
+    from tests.test_raft import run_to_end, write_config
+
+    out = {}
+    for kind in ("lora", "full"):
+        tmp = tmp_path_factory.mktemp(f"raft_{kind}")
+        cfg = write_config(tmp, tiny_model_dir, tmp / "run")
+        text = cfg.read_text().replace("cycles: 2", "cycles: 1")
+        if kind == "full":
+            text += "lora:\n  enabled: false\n"
+        cfg.write_text(text)
+        run_to_end(cfg)
+        out[kind] = tmp / "run" / "final_model"
+    assert (out["lora"] / "adapter_config.json").exists() and (out["full"] / "config.json").exists()
+    return out
+
+
+@pytest.mark.parametrize("kind", ["lora", "full"])
+def test_raft_final_model_exports_to_every_format(kind, raft_final_models, run_cli, tmp_path):
+    spec = str(raft_final_models[kind])
+    ref, tok = _reference(spec)
+    gguf = tmp_path / "m.gguf"
+    _export(run_cli, "--model", spec, "--format", "gguf", "--dtype", "f32", "-o", str(gguf))
+    assert compare("llama.cpp", ref, llama_cpp_greedy(str(gguf))).exact
+    onnx_dir = tmp_path / "onnx"
+    _export(run_cli, "--model", spec, "--format", "onnx", "-o", str(onnx_dir))
+    assert compare("onnxruntime", ref, onnx_greedy(str(onnx_dir), tok)).exact
+    plain = tmp_path / "plain"
+    _export(run_cli, "--model", spec, "--format", "safetensors", "-o", str(plain))
+    merged, mtok = load_model(str(plain), device="cpu", dtype="float32")
+    assert compare("transformers", ref, hf_greedy(merged.eval(), mtok)).exact
+
+
+@pytest.mark.parametrize("quant", ["int8", "int4"])
+def test_optimize_writes_a_loadable_quantized_model(quant, tiny_lora, run_cli, tmp_path):
+    out, figures = tmp_path / f"q_{quant}", tmp_path / "fig.json"
+    code, text, err = run_cli("inference", "optimize", "--model", str(tiny_lora), "--quant", quant,
+                              "-o", str(out), "--json", str(figures))
+    assert code == 0, err
+    assert "perplexity" in text and "greedy agreement" in text
+    rows = json.loads(figures.read_text())["rows"]
+    source, after = rows
+    assert after["weight_memory_mb"] < source["weight_memory_mb"]  # int8 storage, even for int4 on a CPU (intx)
+    assert after["perplexity"] > 0 and 0 < after["greedy_agreement"] <= 1
+    meta = json.loads((out / "halo_forge_export.json").read_text())
+    assert meta["quant"] == quant and meta["adapter"] == str(tiny_lora)
+    model, tok = load_model(str(out), device="cpu")  # the project's loader, as benchmark run uses it
+    q = model.model.layers[0].self_attn.q_proj.weight
+    assert type(q).__module__.startswith("torchao")  # really quantized, not a float copy
+    from halo_forge.generation import make_engine
+
+    assert make_engine("auto", model, tok).name == "hf"  # native fuses plain weights only
+    ids = tok("Say hi", return_tensors="pt")["input_ids"]
+    assert model.generate(ids, max_new_tokens=4, do_sample=False).shape[1] == ids.shape[1] + 4
+
+
+def test_optimize_bad_input_is_one_line(tiny_model_dir, run_cli, tmp_path):
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    code, _, err = run_cli("inference", "optimize", "--model", str(tiny_model_dir), "--quant", "int8", "-o", str(taken))
+    assert code == 2 and "already exists" in err
+    code, _, err = run_cli("inference", "optimize", "--model", str(tiny_model_dir), "--quant", "int8",
+                           "--method", "intx", "-o", str(tmp_path / "y"))
+    assert code == 2 and "does not make int8" in err
+    code, _, err = run_cli("inference", "optimize", "--model", str(tmp_path / "missing"), "--quant", "int8",
+                           "-o", str(tmp_path / "z"))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from halo_forge.errors import NotImplementedYet
-
 
 def register(sub) -> None:
     p = sub.add_parser("inference", help="export (GGUF / ONNX / safetensors), optimize and benchmark trained models")
@@ -29,11 +27,18 @@ def register(sub) -> None:
     b.add_argument("--device", help="auto (default), cpu, cuda")
     b.add_argument("--output", "-o", help="also write the rows as JSON here")
     b.set_defaults(handler=cmd_benchmark)
-    for name, topic in (("optimize", "inference optimization (quantization)"),):
-        c = g.add_parser(name, help=f"{topic} (not implemented yet)")
-        c.add_argument("--model", "-m")
-        c.add_argument("--output", "-o")
-        c.set_defaults(handler=_not_built(topic))
+    o = g.add_parser("optimize", help="weight-only int8 / int4 quantization (torchao), then a before/after table")
+    o.add_argument("--model", "-m", required=True, help="model dir, LoRA adapter dir, .gguf, hub id or alias")
+    o.add_argument("--quant", "-q", required=True, choices=["int8", "int4"])
+    o.add_argument("--method", default="auto", choices=["auto", "weight-only", "intx"],
+                   help="auto: int8 weight-only; int4 intx (int4 values per group of 32, stored in int8)")
+    o.add_argument("--output", "-o", required=True, help="directory to create (loads with from_pretrained)")
+    o.add_argument("--device", default="auto", help="auto (default), cpu, cuda")
+    o.add_argument("--force", action="store_true", help="replace an existing output")
+    o.add_argument("--no-compare", dest="compare", action="store_false",
+                   help="skip the before/after table (size, memory, tokens/s, perplexity, greedy agreement)")
+    o.add_argument("--json", dest="json_out", help="also write the before/after rows as JSON here")
+    o.set_defaults(handler=cmd_optimize)
 
 
 def cmd_export(args) -> int:
@@ -107,8 +112,29 @@ def cmd_benchmark(args) -> int:
     return 0
 
 
-def _not_built(topic: str):
-    def run(args) -> int:
-        raise NotImplementedYet(topic)
+def cmd_optimize(args) -> int:
+    from rich.table import Table
 
-    return run
+    from halo_forge.cli.tables import console
+    from halo_forge.export.optimize import before_after, figures_json, optimize_model
+
+    device = getattr(args, "device", "auto")
+    out, method = optimize_model(args.model, args.quant, args.output, getattr(args, "method", "auto"), device,
+                                 getattr(args, "force", False))
+    print(f"quantized: {out} ({args.quant}, torchao {method})")
+    if not getattr(args, "compare", True):
+        return 0
+    rows = before_after(args.model, out, device)
+    t = Table(title=f"inference optimize — {args.quant} ({method}) — held-out: 32 GSM8K test rows")
+    for col in ("model", "disk MB", "weights MB", "tokens/s (batch 8)", "perplexity", "greedy agreement"):
+        t.add_column(col, justify="left" if col == "model" else "right")
+    for r in rows:
+        agree = "—" if r.greedy_agreement is None else f"{100 * r.greedy_agreement:.1f}%"
+        t.add_row(r.label, str(r.disk_mb), str(r.weight_memory_mb), str(r.tokens_per_s), str(r.perplexity), agree)
+    console().print(t)
+    if getattr(args, "json_out", None):
+        from halo_forge.data.jsonl import write_json_atomic
+
+        write_json_atomic(args.json_out, {"model": args.model, "quant": args.quant, "method": method,
+                                          "output": str(out), "rows": figures_json(rows)})
+    return 0

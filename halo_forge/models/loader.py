@@ -193,12 +193,22 @@ def _auto_tokenizer(path: str, local_files_only: bool) -> Any:
 CAUSAL = Family("AutoModelForCausalLM", _auto_tokenizer)
 
 
+def _is_quantized(path: str) -> bool:
+    config = Path(path) / "config.json"
+    try:
+        return config.is_file() and "quantization_config" in json.loads(config.read_text())
+    except (OSError, ValueError):
+        return False
+
+
 def _load_dir(path: str, dtype, local_only: bool, family: Family = CAUSAL) -> tuple[Any, Any]:
     import transformers
 
     offline = local_only or os.environ.get("HF_HUB_OFFLINE") == "1"
     try:
         tok = family.load_processor(path, offline)
+        if _is_quantized(path):  # torchao/bnb tensors compute in the dtype they were saved with
+            dtype = "auto"
         model = getattr(transformers, family.auto_class).from_pretrained(path, dtype=dtype, local_files_only=offline)
     except ValueError as exc:  # the auto class does not know this architecture
         raise ModelLoadError(f"model '{path}' cannot be loaded as {family.auto_class}: {str(exc).splitlines()[0]}") from None

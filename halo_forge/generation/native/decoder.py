@@ -53,6 +53,8 @@ def base_model(model: Any) -> Any:
         ok = ok and getattr(inner.config, "hidden_act", "silu") == "silu"
     if not ok:
         raise TypeError(f"native engine supports Llama-family decoders, not {type(inner).__name__}")
+    if getattr(inner.config, "quantization_config", None) is not None:  # torchao / bitsandbytes tensors
+        raise TypeError("native engine fuses plain weight matrices; a quantized model runs on the hf engine")
     return inner
 
 
