@@ -11,7 +11,7 @@ from halo_forge import __version__
 from halo_forge.errors import HaloForgeError
 
 GROUPS = ("data", "sft", "raft", "benchmark", "modality", "inference", "config_cmd", "test_cmd", "info", "verify_cmd",
-          "report_cmd")
+          "report_cmd", "serve_cmd")
 
 
 class _Parser(argparse.ArgumentParser):

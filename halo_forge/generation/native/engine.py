@@ -263,32 +263,53 @@ class _Run:
             reason = self._append(row, t)
             if reason is not None:
                 self._end(slot, row, reason)
-            elif self.params.stop and (self.trigger is None or self.trigger[t]):
+            elif self.stops_of(row) and (self.trigger is None or self.trigger[t]):
                 check.append((slot, row))
         self._check_stops(check)
+        if self.streams:
+            self.progress([row for slot, row, _, _ in fresh if self.active.get(slot) is row])
+
+    streams = False  # a live run streams tokens of rows still running (after their stop check)
+
+    def progress(self, rows: list[_Row]) -> None:
+        pass
 
     def _append(self, row: _Row, t: int) -> str | None:
         if t == self.eos:
             return "stop"
         row.tokens.append(t)
-        return "length" if len(row.tokens) >= self.params.max_new_tokens else None
+        return "length" if len(row.tokens) >= self.max_new_of(row) else None
 
     def _check_stops(self, rows: list[tuple[int, _Row]]) -> None:
         if not rows:
             return
         tails = self.eng.decode_batch([r.tokens[-self.tail:] for _, r in rows])
         for (s, row), tail in zip(rows, tails):
-            if any(stop in tail for stop in self.params.stop):
+            if any(stop in tail for stop in self.stops_of(row)):
                 self._end(s, row, "stop")
 
+    # -- per-row settings (one generate() call: the call's params; a live run: each request's) ---
+    def stops_of(self, row: _Row) -> tuple[str, ...]:
+        return self.params.stop
+
+    def max_new_of(self, row: _Row) -> int:
+        return self.params.max_new_tokens
+
+    def row_key(self, item: Any) -> int:
+        """Sampling key of a (request, sample): noise depends on these, never on slot or batch."""
+        return ((self.params.seed * 1_000_003 + self.req_index[item.request.id]) * 1_000_003 + item.index) & MASK63
+
     def _end(self, slot: int, row: _Row, reason: str) -> None:
-        """Free the slot; a planned batch is handed to `on_batch` once all its rows are done."""
         del self.active[slot]
         self.free.append(slot)
         text = self.eng.tok.decode(row.tokens, skip_special_tokens=True)
-        text, _ = truncate_at_stop(text, self.params.stop)
-        self.finished[row.batch].append(Completion(row.request.id, row.index, text, list(row.tokens), reason,
-                                                   row.prompt_len, row.logprobs[: len(row.tokens)] or None))
+        text, _ = truncate_at_stop(text, self.stops_of(row))
+        self.finish(row, Completion(row.request.id, row.index, text, list(row.tokens), reason, row.prompt_len,
+                                    row.logprobs[: len(row.tokens)] or None))
+
+    def finish(self, row: _Row, completion: Completion) -> None:
+        """A planned batch is handed to `on_batch` once all its rows are done."""
+        self.finished[row.batch].append(completion)
         self.pending[row.batch] -= 1
         if self.pending[row.batch] == 0:
             batch = sorted(self.finished.pop(row.batch), key=lambda c: (self.req_index[c.request_id], c.index))
@@ -339,7 +360,7 @@ class _Run:
             if len(tslots) > 1:
                 self.eng.dec.copy_prefix(tslots[0], torch.tensor(tslots[1:], device=dev), lengths[gi])
             for slot, (batch, item) in zip(tslots, group):
-                key = ((self.params.seed * 1_000_003 + self.req_index[item.request.id]) * 1_000_003 + item.index) & MASK63
+                key = self.row_key(item)
                 rows.append(_Row(item.request, item.index, batch, key, lengths[gi], self.step))
                 slots.append(slot)
                 which.append(gi)
