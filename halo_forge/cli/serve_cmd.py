@@ -66,6 +66,8 @@ def cmd_serve(args) -> int:
     print(f"serving {name} ({engine.name} engine) on http://{args.host}:{args.port}/v1", flush=True)
     try:
         server.run()  # Ctrl-C: stop accepting, let in-flight requests finish (up to 60 s)
+    except KeyboardInterrupt:  # uvicorn re-raises the signal once it has drained: a clean stop
+        pass
     finally:
         state.draining = True
         scheduler.stop()

@@ -132,7 +132,7 @@ def submit(st: ServeState, prompt_text: str, body: Any, max_tokens: int | None) 
         raise APIError(413, f"prompt ({len(ids)} tokens) + max_tokens ({want}) exceeds the context of {st.max_len}",
                        param="max_tokens", code="context_length_exceeded")
     pending = Pending(asyncio.get_running_loop(), body.n)
-    seed = body.seed if body.seed is not None else uuid.uuid4().int & ((1 << 62) - 1)
+    seed = (body.seed if body.seed is not None else uuid.uuid4().int) & 0x7FFFFFFF  # engines seed torch with it
     live = LiveRequest(GenerationRequest(uuid.uuid4().hex, prompt_text), ids, body.n, want, body.stops(), seed,
                        pending.on_done, pending.on_tokens, on_error=pending.on_error)
     try:

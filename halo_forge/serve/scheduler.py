@@ -93,17 +93,22 @@ class LiveScheduler(_Base):
         return run.occupancy if run is not None else (0, self.max_batch)
 
     # RequestSource for the current run ----------------------------------------------------------
-    def take(self, block: bool) -> list[LiveRequest]:
+    def take(self, block: bool, room: int) -> list[LiveRequest]:
         with self.cond:
             if block and not self.queue and not self.stopping:
                 self.cond.wait(0.05)
-            out = []
-            while self.queue and self.queue[0][0] == self.shape:
-                out.append(self.queue.popleft()[1])
+            out: list[LiveRequest] = []
+            while self.queue and self.queue[0][0] == self.shape and (not out or room > 0):
+                lr = self.queue.popleft()[1]
+                room -= lr.n
+                out.append(lr)
             return out
 
     def should_end(self) -> bool:
-        return self.stopping or bool(self.queue and self.queue[0][0] != self.shape)
+        """Another shape is first in line, or we are stopping and nothing accepted is left."""
+        if self.queue:
+            return self.queue[0][0] != self.shape
+        return self.stopping
 
     def _main(self) -> None:
         while True:

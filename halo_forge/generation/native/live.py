@@ -40,8 +40,9 @@ class LiveRequest:
 
 
 class RequestSource(Protocol):
-    def take(self, block: bool) -> list[LiveRequest]:
-        """Requests of this run's shape to admit now (waits briefly when `block`)."""
+    def take(self, block: bool, room: int) -> list[LiveRequest]:
+        """Requests of this run's shape for about `room` free slots (waits briefly when `block`);
+        the rest stay queued, where the queue bound sees them."""
 
     def should_end(self) -> bool:
         """True when the run should stop taking requests and drain (shutdown, or another shape waits)."""
@@ -89,7 +90,9 @@ class LiveRun(_Run):
                 if idle:
                     break
             else:
-                self._receive(self.source.take(block=idle))
+                room = len(self.free) - len(self.waiting)
+                if room > 0:
+                    self._receive(self.source.take(block=idle, room=room))
             self._drop_cancelled()
             if self.waiting and self.free and (len(self.free) >= min(threshold, len(self.waiting)) or not self.active):
                 self._admit()
