@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from halo_forge.cli import common
 from halo_forge.errors import DataError
@@ -27,7 +28,18 @@ def register(sub) -> None:
     common.add_generation_flags(gen)
     common.add_sandbox_flags(gen)
     gen.add_argument("--samples", "-n", type=int, help="samples per task")
-    gen.add_argument("--output", "-o", required=True, help="samples JSONL to write")
+    gen.add_argument("--output", "-o", required=True, help="samples JSONL to write (teacher backends: SFT rows)")
+    teacher = gen.add_argument_group("teacher backends (rejection-sampled distillation: only verified answers kept)")
+    teacher.add_argument("--backend", default="local", choices=["local", "openai", "deepseek", "anthropic", "ollama"],
+                         help="local: sample --model here (default); others: ask a teacher LLM's API")
+    teacher.add_argument("--teacher-model", dest="teacher_model", help="the model name the teacher API serves")
+    teacher.add_argument("--base-url", dest="base_url", help="API base URL (any OpenAI-compatible server; Ollama's)")
+    teacher.add_argument("--api-key-env", dest="api_key_env",
+                         help="environment variable with the key (default OPENAI_API_KEY, DEEPSEEK_API_KEY, "
+                              "ANTHROPIC_API_KEY)")
+    teacher.add_argument("--concurrency", type=common.positive_int, default=4, help="requests in flight")
+    teacher.add_argument("--requests-per-s", dest="requests_per_s", type=float, default=0.0,
+                         help="start at most this many requests a second (0: no limit)")
     gen.set_defaults(handler=cmd_generate)
 
     ov = g.add_parser("overlap", help="exact and near duplicates between two splits (question and reference)")
@@ -85,7 +97,10 @@ def cmd_generate(args) -> int:
     if "samples" in vars(args):
         ov["samples"] = args.samples
     ov.update(output=str(summary), report=False)
-    result = run_benchmark(load_config(BenchmarkConfig, getattr(args, "config", None), ov))
+    cfg = load_config(BenchmarkConfig, getattr(args, "config", None), ov)
+    if getattr(args, "backend", "local") != "local":
+        return _generate_with_teacher(args, cfg, out, summary)
+    result = run_benchmark(cfg)
     written = Path(result["samples_file"])
     if written != out:
         write_jsonl_atomic(out, read_jsonl(written))
@@ -94,6 +109,42 @@ def cmd_generate(args) -> int:
         write_json_atomic(summary, result)
     print(json.dumps({k: result[k] for k in ("total", "passed", "pass_rate", "pass_at_k", "samples_file")}, indent=2))
     print(f"summary: {summary}")
+    return 0
+
+
+def _generate_with_teacher(args, cfg, out, summary) -> int:
+    """Teacher answers for each task, verified by the task's verifier; passing ones become SFT rows."""
+    from halo_forge.data.jsonl import write_json_atomic
+    from halo_forge.data.registry import load_source_tasks
+    from halo_forge.data.teacher.backends import make_backend
+    from halo_forge.data.teacher.distill import Settings, distill
+    from halo_forge.tasks import get_task_kind
+    from halo_forge.verify.registry import get_verifier
+    from halo_forge.verify.sandbox.guard import require_isolation
+
+    if not out.parent.is_dir():
+        raise DataError(f"{out.parent}: output folder does not exist")
+    kind = get_task_kind(cfg.task)
+    tasks = load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit)
+    vname = (cfg.verifier.name if cfg.verifier else None) or kind.default_verifier
+    verifier = get_verifier(vname, **(cfg.verifier.options if cfg.verifier else {}))
+    isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)
+    backend = make_backend(args.backend, getattr(args, "teacher_model", None) or "", getattr(args, "base_url", None),
+                           getattr(args, "api_key_env", None))
+    settings = Settings(args.backend, args.teacher_model, cfg.samples, cfg.generation.temperature,
+                        cfg.generation.max_new_tokens, cfg.seed, getattr(args, "concurrency", 4),
+                        getattr(args, "requests_per_s", 0.0))
+    result = distill(tasks, kind, verifier, backend, settings, out)
+    result["isolation"] = isolation
+    write_json_atomic(summary, result)
+    print(f"{result['kept']} of {result['asked']} teacher answers passed {vname} "
+          f"({result['answered']} tasks answered, {result['skipped_done']} done earlier); "
+          f"tokens in {result['tokens_in']}, out {result['tokens_out']}")
+    print(f"rows: {out}  summary: {summary}")
+    if result["failed_tasks"]:
+        print(f"error: {len(result['failed_tasks'])} tasks failed after retries (first: {result['failed_tasks'][0]});"
+              " re-run the same command to retry them", file=sys.stderr)
+        return 1
     return 0
 
 

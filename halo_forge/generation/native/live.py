@@ -82,6 +82,14 @@ class LiveRun(_Run):
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self) -> None:
+        """Serve until the source says to end. Grad mode is per thread: without no_grad here every
+        decode step would extend an autograd graph through the KV cache (~370 MB a step, seen)."""
+        import torch
+
+        with torch.no_grad():
+            self._serve()
+
+    def _serve(self) -> None:
         inflight = None
         threshold = max(1, len(self.free) // 16) if self.eng.graphs else 1
         while True:
