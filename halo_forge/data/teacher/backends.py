@@ -57,9 +57,12 @@ def make_backend(name: str, model: str, base_url: str | None, api_key_env: str |
 
 
 def _require(module: str) -> Any:
-    from halo_forge.export import require
+    import importlib
 
-    return require(module, "teacher")
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise HaloForgeError(f"this backend needs the '{module}' package: pip install 'halo-forge[teacher]'") from None
 
 
 class OpenAIBackend:
