@@ -252,3 +252,30 @@ def test_serve_load_benchmark_runs_small(tiny_model_dir, tmp_path):
     r = json.loads(out.read_text())
     assert r["completed"] == 16 and r["failed"] == 0 and r["tokens_per_s"] > 0
     assert r["ttft_ms"]["50"] <= r["latency_ms"]["99"]
+
+
+def test_live_run_keeps_no_autograd_graph(tiny_model_dir):
+    """The engine thread decodes under no_grad (grad mode is per thread): otherwise each step grew an
+    autograd graph through the KV cache (~370 MB a step on SmolLM2, an OOM kill under load)."""
+    import torch
+
+    from halo_forge.generation.base import GenerationRequest
+    from halo_forge.generation.native import NativeEngine
+    from halo_forge.generation.native.live import LiveRequest
+    from halo_forge.models import load_model
+    from halo_forge.serve.scheduler import LiveScheduler, Shape
+
+    model, tok = load_model(str(tiny_model_dir), device="cpu")
+    assert any(p.requires_grad for p in model.parameters())
+    eng = NativeEngine(model.eval(), tok)
+    sched = LiveScheduler(eng, 4, 64, 8)
+    sched.start()
+    done = []
+    ids = tok("Hello", add_special_tokens=False)["input_ids"]
+    sched.submit(Shape(1.0, 1.0), LiveRequest(GenerationRequest("r", "Hello"), ids, 2, 8, (), 3, done.append))
+    deadline = time.monotonic() + 60
+    while len(done) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sched.stop()
+    assert len(done) == 2
+    assert not eng.dec.cache.requires_grad and eng.dec.cache.grad_fn is None
