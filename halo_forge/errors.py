@@ -26,3 +26,13 @@ class ModelLoadError(HaloForgeError):
 
 class ResumeError(HaloForgeError):
     pass
+
+
+def require(module: str, extra: str):
+    """Import an optional dependency, or fail in one line naming the extra that installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise HaloForgeError(f"this needs the '{module}' package: pip install 'halo-forge[{extra}]'") from None

@@ -14,14 +14,7 @@ import pytest
 from halo_forge.serve.launch import ServerProcess
 
 CONTRACT = json.loads((Path(__file__).parent / "data" / "anthropic_messages_contract.json").read_text())
-EVEN = ["/usr/bin/python3", "-I", "-c", "import sys; sys.exit(len(open(sys.argv[1]).read()) % 2)", "{file}"]
-
-
-def _tasks(path: Path, n: int = 4) -> Path:
-    rows = [{"id": f"t{i}", "prompt": f"Say something about {i}.",
-             "verifier": {"type": "custom", "command": EVEN, "filename": "a.txt"}} for i in range(n)]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+from tests.test_raft import write_tasks as _tasks  # custom verifier: even-length answers pass
 
 
 def _gsm8k_task(path: Path) -> Path:
@@ -68,7 +61,7 @@ def _rows(path: Path):
 
 
 def test_ollama_backend_against_serve_keeps_only_verified_and_resumes(tiny_model_dir, run_cli, tmp_path):
-    tasks, out = _tasks(tmp_path / "t.jsonl"), tmp_path / "rows.jsonl"
+    tasks, out = _tasks(tmp_path / "t.jsonl", n=4), tmp_path / "rows.jsonl"
     with ServerProcess(str(tiny_model_dir), "--max-model-len", "256", "--served-model-name", "tiny") as s:
         args = ("data", "generate", "--backend", "ollama", "--base-url", s.url, "--teacher-model", "tiny",
                 "--prompts", str(tasks), "-n", "4", "--max-new-tokens", "12", "--temperature", "1.0", "-o", str(out))

@@ -16,19 +16,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from halo_forge.errors import HaloForgeError
+from halo_forge.errors import HaloForgeError, require  # noqa: F401  (require: used as halo_forge.export.require)
 
 FORMATS = ("gguf", "onnx", "safetensors")
-
-
-def require(module: str, extra: str) -> Any:
-    """Import an optional dependency, or fail in one line naming the extra that installs it."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise HaloForgeError(f"this needs the '{module}' package: pip install 'halo-forge[{extra}]'") from None
 
 
 def load_for_export(spec: str) -> tuple[Any, Any, dict[str, str]]:

@@ -8,7 +8,6 @@ Bodies are validated by the pydantic models in `protocol`; every error is `{"err
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any, AsyncIterator, Callable
 
@@ -225,7 +224,3 @@ def make_app(state: ServeState) -> Starlette:
     app.state.serve = state
     state.metrics.bind(state.scheduler.queue_depth, state.scheduler.occupancy)
     return app
-
-
-def dumps(obj: Any) -> str:  # NDJSON lines for the Ollama shape
-    return json.dumps(obj) + "\n"

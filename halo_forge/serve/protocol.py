@@ -141,13 +141,6 @@ def parse_tool_calls(text: str) -> tuple[str | None, list[dict[str, Any]]]:
     return content or None, calls
 
 
-HERMES_SYSTEM = ("You are a function calling AI model. You are provided with function signatures within <tools></tools> "
-                 "XML tags. You may call one or more functions to assist with the user query. Don't make assumptions "
-                 "about what values to plug into functions.\n<tools>\n{tools}\n</tools>\nFor each function call return "
-                 "a json object with function name and arguments within <tool_call></tool_call> XML tags:\n"
-                 "<tool_call>\n{{\"name\": <function-name>, \"arguments\": <args-json-object>}}\n</tool_call>")
-
-
 def chat_messages(messages: list[Message], tools: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """Plain dicts for a chat template. Assistant tool calls become Hermes text and tool results
     `<tool_response>` user turns, so templates without tool support still see the conversation."""
@@ -182,8 +175,9 @@ def render_chat(tok: Any, messages: list[Message], tools: list[dict[str, Any]] |
         names = [t.get("function", {}).get("name", "") for t in tools]
         if all(n and n in rendered for n in names):
             return rendered
-        listing = "\n".join(json.dumps(t) for t in tools)
-        system = HERMES_SYSTEM.format(tools=listing)
+        from halo_forge.tasks.kinds import HERMES_SYSTEM  # the prompt the agentic task kind trains with
+
+        system = HERMES_SYSTEM.format(tools="\n".join(json.dumps(t) for t in tools))
         if msgs[0]["role"] == "system":
             msgs = [{"role": "system", "content": msgs[0]["content"] + "\n\n" + system}] + msgs[1:]
         else:

@@ -72,6 +72,13 @@ class _Base:
     def queue_depth(self) -> int:
         return len(self.queue)
 
+    def _wait_for_work(self) -> bool:
+        """Block until something is queued (True) or we are stopping with nothing queued (False).
+        Call with `self.cond` held."""
+        while not self.queue and not self.stopping:
+            self.cond.wait()
+        return bool(self.queue)
+
     def _fail_all(self, message: str, requests: list[LiveRequest]) -> None:
         for lr in requests:
             if lr.on_error is not None:
@@ -113,10 +120,8 @@ class LiveScheduler(_Base):
     def _main(self) -> None:
         while True:
             with self.cond:
-                while not self.queue and not self.stopping:
-                    self.cond.wait()
-                if not self.queue:
-                    return  # stopping, nothing waiting
+                if not self._wait_for_work():
+                    return
                 self.shape = self.queue[0][0]
             params = SamplingParams(temperature=self.shape.temperature, top_p=self.shape.top_p, top_k=self.shape.top_k)
             try:
@@ -156,9 +161,7 @@ class BatchScheduler(_Base):
     def _main(self) -> None:
         while True:
             with self.cond:
-                while not self.queue and not self.stopping:
-                    self.cond.wait()
-                if not self.queue:
+                if not self._wait_for_work():
                     return
                 group = self._group()
             live = [lr for _, lr in group if not lr.cancelled.is_set()]

@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from halo_forge.errors import HaloForgeError
+from halo_forge.errors import HaloForgeError, require
 
 BACKENDS = ("openai", "deepseek", "anthropic", "ollama")
 KEY_ENV = {"openai": "OPENAI_API_KEY", "deepseek": "DEEPSEEK_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
@@ -56,64 +56,56 @@ def make_backend(name: str, model: str, base_url: str | None, api_key_env: str |
     return OpenAIBackend(model, key, base_url or BASE_URL.get(name), timeout)
 
 
-def _require(module: str) -> Any:
-    import importlib
+class _ClientBackend:
+    """A backend on an official client package: its own retries (429/5xx, backoff), its errors
+    turned into one-line `TeacherError`s."""
 
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise HaloForgeError(f"this backend needs the '{module}' package: pip install 'halo-forge[teacher]'") from None
+    package = client_class = ""
 
-
-class OpenAIBackend:
     def __init__(self, model: str, key: str, base_url: str | None, timeout: float):
-        openai = _require("openai")
+        lib = require(self.package, "teacher")
         self.model = model
-        self.client = openai.OpenAI(api_key=key, base_url=base_url, max_retries=RETRIES, timeout=timeout)
-        self.errors = (openai.APIError,)
+        self.client = getattr(lib, self.client_class)(api_key=key, base_url=base_url, max_retries=RETRIES,
+                                                      timeout=timeout)
+        self.errors = (lib.APIError,)
 
-    def ask(self, messages: list[dict[str, Any]], n: int, temperature: float, max_tokens: int, seed: int) -> Reply:
+    def call(self, create: Any, **kw: Any) -> Any:
         try:
-            r = self.client.chat.completions.create(model=self.model, messages=messages, n=n, temperature=temperature,
-                                                    max_tokens=max_tokens, seed=seed)
+            return create(**kw)
         except self.errors as exc:
             raise TeacherError(f"teacher request failed: {type(exc).__name__}: {exc}") from None
+
+
+class OpenAIBackend(_ClientBackend):
+    package, client_class = "openai", "OpenAI"
+
+    def ask(self, messages: list[dict[str, Any]], n: int, temperature: float, max_tokens: int, seed: int) -> Reply:
+        r = self.call(self.client.chat.completions.create, model=self.model, messages=messages, n=n,
+                      temperature=temperature, max_tokens=max_tokens, seed=seed)
         usage = r.usage
         return Reply([c.message.content or "" for c in r.choices], usage.prompt_tokens if usage else 0,
                      usage.completion_tokens if usage else 0)
 
 
-class AnthropicBackend:
-    def __init__(self, model: str, key: str, base_url: str | None, timeout: float):
-        anthropic = _require("anthropic")
-        self.model = model
-        self.client = anthropic.Anthropic(api_key=key, base_url=base_url, max_retries=RETRIES, timeout=timeout)
-        self.errors = (anthropic.APIError,)
+class AnthropicBackend(_ClientBackend):
+    package, client_class = "anthropic", "Anthropic"
 
     def ask(self, messages: list[dict[str, Any]], n: int, temperature: float, max_tokens: int, seed: int) -> Reply:
         """The Messages API takes the system prompt apart and has no `n`: n requests."""
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
-        turns = [{"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"]
+        kw = {"model": self.model, "max_tokens": max_tokens, "system": system} if system else {
+            "model": self.model, "max_tokens": max_tokens}
+        kw["messages"] = [{"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"]
         texts, tin, tout = [], 0, 0
         for _ in range(n):
-            kw = {"system": system} if system else {}
             try:
-                r = self._create(turns, max_tokens, temperature, kw)
-            except self.errors as exc:
-                raise TeacherError(f"teacher request failed: {type(exc).__name__}: {exc}") from None
+                r = self.call(self.client.messages.create, temperature=min(1.0, temperature), **kw)
+            except TypeError:  # newer client versions dropped the `temperature` argument
+                r = self.call(self.client.messages.create, **kw)
             texts.append("".join(b.text for b in r.content if getattr(b, "type", "") == "text"))
             tin += r.usage.input_tokens
             tout += r.usage.output_tokens
         return Reply(texts, tin, tout)
-
-
-    def _create(self, turns, max_tokens, temperature, kw):
-        """`temperature` where this client version takes it (newer ones dropped the argument)."""
-        try:
-            return self.client.messages.create(model=self.model, max_tokens=max_tokens,
-                                               temperature=min(1.0, temperature), messages=turns, **kw)
-        except TypeError:
-            return self.client.messages.create(model=self.model, max_tokens=max_tokens, messages=turns, **kw)
 
 
 class OllamaBackend:

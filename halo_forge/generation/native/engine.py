@@ -198,22 +198,25 @@ class _Run:
         while self.active or self.waiting or inflight:
             if self.stop_event is not None and self.stop_event.is_set():
                 break
-            if self.waiting and self.free and (len(self.free) >= min(threshold, len(self.waiting)) or not self.active):
-                self._admit()
-            launch = self._launch() if self.active else None
-            if inflight is not None:
-                self._collect(inflight)
-            inflight = None
-            if launch is not None:
-                if self.eng.graphs:
-                    inflight = launch  # looked at after the next step is queued
-                else:
-                    self._collect(launch)
+            inflight = self.step_once(inflight, threshold)
         if self.eng.graphs:
             torch.cuda.synchronize(self.st.ids.device)
         return self.done
 
     # -- stepping ---------------------------------------------------------------------------------
+    def step_once(self, inflight: _Launch | None, threshold: int) -> _Launch | None:
+        """Admit waiting work into free slots, queue one decode step, look at the previous one.
+        On GPUs the step just queued is returned and looked at after the next is queued."""
+        if self.waiting and self.free and (len(self.free) >= min(threshold, len(self.waiting)) or not self.active):
+            self._admit()
+        launch = self._launch() if self.active else None
+        if inflight is not None:
+            self._collect(inflight)
+        if launch is not None and not self.eng.graphs:
+            self._collect(launch)
+            return None
+        return launch
+
     def _launch(self) -> _Launch:
         slots = sorted(self.active)
         span = max(r.prompt_len + self.step - r.start_step for r in self.active.values()) + 1

@@ -102,17 +102,7 @@ class LiveRun(_Run):
                 if room > 0:
                     self._receive(self.source.take(block=idle, room=room))
             self._drop_cancelled()
-            if self.waiting and self.free and (len(self.free) >= min(threshold, len(self.waiting)) or not self.active):
-                self._admit()
-            launch = self._launch() if self.active else None
-            if inflight is not None:
-                self._collect(inflight)
-            inflight = None
-            if launch is not None:
-                if self.eng.graphs:
-                    inflight = launch
-                else:
-                    self._collect(launch)
+            inflight = self.step_once(inflight, threshold)
         if self.eng.graphs:
             import torch
 
