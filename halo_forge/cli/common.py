@@ -37,7 +37,8 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
 
 def add_source_flags(p: argparse.ArgumentParser, task_default: str | None = None) -> None:
     p.add_argument("--dataset", "-d", help="registered dataset name (see `data prepare --list`)")
-    p.add_argument("--prompts", help="JSONL file of task rows (as written by `data prepare`)")
+    p.add_argument("--prompts", help="task rows: a JSONL file or folder as `data prepare` writes (tasks.jsonl, "
+                   "prompts.jsonl), or a seed-prompt template file (.yaml, see configs/seed_prompts/)")
     p.add_argument("--split")
     p.add_argument("--limit", type=int, help="use only the first N tasks")
 

@@ -40,6 +40,9 @@ class Task:
         if not row.get("prompt") and not row.get("messages"):
             raise DataError(f"{where}: needs 'prompt' or 'messages'")
         ver = row.get("verifier")
+        if ver is None:
+            raise DataError(f"{where}: missing field 'verifier' (a prompt-only row cannot be verified; give the task "
+                            "file with verification data, e.g. the tasks.jsonl `data prepare` writes)")
         if not isinstance(ver, dict) or not isinstance(ver.get("type"), str):
             raise DataError(f"{where}: field 'verifier' must be an object with a string 'type'")
         if "tests" in ver and not isinstance(ver["tests"], list):
