@@ -245,7 +245,7 @@ def test_serve_load_benchmark_runs_small(tiny_model_dir, tmp_path):
     out = tmp_path / "load.json"
     proc = subprocess.run([sys.executable, "benchmarks/serve_load.py", "--model", str(tiny_model_dir), "--requests",
                            "16", "--concurrency", "8", "--max-tokens", "8", "--max-batch", "8", "--max-model-len",
-                           "256", "--max-seconds", "60", "--output", str(out)],
+                           "256", "--max-seconds", "60", "--clients", "2", "--output", str(out)],
                           cwd=__import__("pathlib").Path(__file__).resolve().parents[1], capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -279,3 +279,21 @@ def test_live_run_keeps_no_autograd_graph(tiny_model_dir):
     sched.stop()
     assert len(done) == 2
     assert not eng.dec.cache.requires_grad and eng.dec.cache.grad_fn is None
+
+
+def test_hf_batches_group_unseeded_requests_and_keep_seeded_ones_apart():
+    """HF generate takes one seed per call: a client's seed must not be shared, but requests
+    without one (most clients) may run in one batch."""
+    from halo_forge.generation.base import GenerationRequest
+    from halo_forge.generation.native.live import LiveRequest
+    from halo_forge.serve.scheduler import BatchScheduler, Shape
+
+    def lr(seed, seeded):
+        return LiveRequest(GenerationRequest(str(seed), "p"), [1], 1, 8, (), seed, lambda c: None, seeded=seeded)
+
+    sched = BatchScheduler(engine=None, max_batch=8, max_queue=16)
+    shape = Shape(0.7, 1.0)
+    for x in (lr(1, False), lr(2, False), lr(3, True), lr(4, True), lr(5, False)):
+        sched.queue.append((shape, x))
+    assert [x.seed for _, x in sched._group()] == [1, 2, 5]
+    assert [x.seed for _, x in sched._group()] == [3]

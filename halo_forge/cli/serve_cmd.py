@@ -38,7 +38,7 @@ def cmd_serve(args) -> int:
     from halo_forge.models import load_model
     from halo_forge.serve.app import make_app
     from halo_forge.serve.jobs import ServeState
-    from halo_forge.serve.scheduler import make_scheduler
+    from halo_forge.serve.scheduler import Shape, make_scheduler
 
     key = None
     env = getattr(args, "api_key_env", None)
@@ -59,6 +59,7 @@ def cmd_serve(args) -> int:
     state = ServeState(tok, scheduler, name, {name, args.model}, args.max_len, args.default_max_tokens, key,
                        engine.name)
     app = make_app(state)
+    scheduler.warm_up(Shape(temperature=1.0, top_p=1.0))  # the OpenAI defaults: most clients' shape
     scheduler.start()
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=60,
                             lifespan="off")

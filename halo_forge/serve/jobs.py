@@ -134,7 +134,7 @@ def submit(st: ServeState, prompt_text: str, body: Any, max_tokens: int | None) 
     pending = Pending(asyncio.get_running_loop(), body.n)
     seed = (body.seed if body.seed is not None else uuid.uuid4().int) & 0x7FFFFFFF  # engines seed torch with it
     live = LiveRequest(GenerationRequest(uuid.uuid4().hex, prompt_text), ids, body.n, want, body.stops(), seed,
-                       pending.on_done, pending.on_tokens, on_error=pending.on_error)
+                       pending.on_done, pending.on_tokens, on_error=pending.on_error, seeded=body.seed is not None)
     try:
         st.scheduler.submit(Shape(body.temperature, body.top_p if body.temperature > 0 else 1.0, body.top_k), live)
     except QueueFull:

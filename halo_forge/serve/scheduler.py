@@ -87,6 +87,9 @@ class _Base:
     def _main(self) -> None:
         raise NotImplementedError
 
+    def warm_up(self, shape: Shape) -> None:
+        """Engines with nothing to compile need no warm-up."""
+
 
 class LiveScheduler(_Base):
     def __init__(self, engine: Any, max_batch: int, max_len: int, max_queue: int):
@@ -94,6 +97,12 @@ class LiveScheduler(_Base):
         self.max_batch, self.max_len = max_batch, max_len
         self.shape: Shape | None = None
         self.run: LiveRun | None = None
+
+    def warm_up(self, shape: Shape) -> None:
+        """Capture the decode graphs of the shape most clients send before the first one comes."""
+        if self.engine.graphs:
+            params = SamplingParams(temperature=shape.temperature, top_p=shape.top_p, top_k=shape.top_k)
+            self.engine.warm_up(params, self.max_batch, self.max_len)
 
     def occupancy(self) -> tuple[int, int]:
         run = self.run
@@ -156,7 +165,9 @@ class BatchScheduler(_Base):
 
     @staticmethod
     def _key(shape: Shape, lr: LiveRequest) -> tuple:
-        return shape, lr.n, lr.max_new_tokens, lr.stop, lr.seed
+        # HF generate takes one seed per call: seeded requests batch only with their own seed,
+        # unseeded ones with any other unseeded request of the same settings.
+        return shape, lr.n, lr.max_new_tokens, lr.stop, lr.seed if lr.seeded else None
 
     def _main(self) -> None:
         while True:

@@ -112,6 +112,14 @@ class NativeEngine:
                 self.model.train()
 
     # -- set-up -----------------------------------------------------------------------------------
+    def warm_up(self, params: SamplingParams, slots: int, length: int) -> None:
+        """Compile and capture the decode step for one sampling shape now, so that the first request
+        of that shape (a server's first client) does not wait seconds for it."""
+        import torch
+
+        with torch.no_grad():
+            self._prepare(params, self._fit_slots(slots, length), length)
+
     def _fit_slots(self, wanted: int, length: int) -> int:
         """As many slots as the KV cache can have in half of the free memory (a quarter on CPU)."""
         per_slot = self.dec.bytes_per_slot(length) + 64 * self.dec.lm.config.vocab_size  # + logits/sort workspace

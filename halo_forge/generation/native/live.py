@@ -37,6 +37,7 @@ class LiveRequest:
     cancelled: threading.Event = field(default_factory=threading.Event)
     remaining: int = 0  # samples not finished yet (set when the run takes the request)
     on_error: Callable[[str], None] | None = None  # the engine failed while holding this request
+    seeded: bool = True  # the client asked for this seed (False: drawn by the server)
 
 
 class RequestSource(Protocol):
