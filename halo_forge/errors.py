@@ -24,6 +24,10 @@ class ModelLoadError(HaloForgeError):
     pass
 
 
+class UnsupportedModel(HaloForgeError):
+    """This engine cannot run this model; `auto` then picks the next engine."""
+
+
 class ResumeError(HaloForgeError):
     pass
 

@@ -114,9 +114,10 @@ def test_the_migration_page_lists_every_alias():
     from pathlib import Path
 
     from halo_forge.config import legacy
+    from halo_forge.data import legacy_names
 
     page = (Path(__file__).resolve().parents[1] / "docs" / "migrating.md").read_text()
-    for table in (legacy.RENAMED_KEYS, legacy.IGNORED_KEYS, legacy.RENAMED_DATASETS, legacy.REMOVED_DATASETS,
-                  legacy.RENAMED_FLAGS):
+    for table in (legacy.RENAMED_KEYS, legacy.IGNORED_KEYS, legacy_names.RENAMED_DATASETS,
+                  legacy_names.REMOVED_DATASETS, legacy.RENAMED_FLAGS):
         missing = [k for k in table if f"`{k}`" not in page]
         assert not missing, missing

@@ -140,14 +140,17 @@ def test_cpu_top_p_from_candidates_equals_the_full_sort():
 def test_auto_picks_native_for_llama_and_hf_otherwise(tiny_model_dir):
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from halo_forge.errors import HaloForgeError
+    from halo_forge.errors import HaloForgeError, UnsupportedModel
+    from halo_forge.registry import UnknownName
 
     model, tok = load_model(str(tiny_model_dir), device="cpu")
     assert make_engine("auto", model, tok).name == "native"
     gpt2 = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=len(tok)))
     assert make_engine("auto", gpt2, tok).name == "hf"
-    with pytest.raises(HaloForgeError, match="Llama-family"):
+    with pytest.raises(UnsupportedModel, match="Llama-family"):  # a typed error, not TypeError
         make_engine("native", gpt2, tok)
+    with pytest.raises(UnknownName, match="unknown generation engine 'fast' .known: hf, native"):
+        make_engine("fast", model, tok)
     with pytest.raises(HaloForgeError, match="'vllm' is not in this build"):
         make_engine("vllm", model, tok)
 

@@ -185,3 +185,24 @@ def test_sigint_stops_quickly_and_resumes(tiny_model_dir, tmp_path):
     assert p.returncode in (0, 130), text.decode()[-2000:]
     run_to_end(cfg)
     assert json.loads((out / "training_summary.json").read_text())["status"] == "complete"
+
+
+def test_raft_from_a_lora_adapter_dir_trains_that_adapter(tiny_model_dir, tmp_path):
+    """Review finding: RAFT started from an SFT LoRA output with `lora.enabled: true` loaded the
+    adapter frozen and attach_lora kept it, so the cycle had nothing to train."""
+    from peft import get_peft_model
+    from peft import LoraConfig as PeftLoraConfig
+
+    from halo_forge.config import RaftConfig
+    from halo_forge.models import load_model
+    from halo_forge.models.adapters import get_adapter
+    from halo_forge.train.raft import _load_policy
+
+    base, tok = load_model(str(tiny_model_dir), device="cpu")
+    adapter_dir = tmp_path / "sft_adapter"
+    get_peft_model(base, PeftLoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"])).save_pretrained(adapter_dir)
+    cfg = RaftConfig(model=str(adapter_dir), prompts=str(write_tasks(tmp_path / "t.jsonl")), device="cpu",
+                     lora={"enabled": True})
+    model, _ = _load_policy(cfg, None, 1, get_adapter("text"))
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)

@@ -114,9 +114,8 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
     from halo_forge.bench.hardware import HardwareMonitor
     from halo_forge.generation import SamplingParams
     from halo_forge.generation.base import check_engine_available
-    from halo_forge.tasks import get_task_kind
+    from halo_forge.tasks import get_task_kind, resolve_verifier
     from halo_forge.data.registry import load_source_tasks
-    from halo_forge.verify.registry import get_verifier
     from halo_forge.verify.sandbox.guard import require_isolation
 
     ks = [k for k in (ks or cfg.k)]
@@ -125,8 +124,7 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
         log.warning("pass@%s needs at least that many samples; only %d per task: not reported", too_big, cfg.samples)
     kind = get_task_kind(cfg.task)
     tasks = load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit)
-    vname = (cfg.verifier.name if cfg.verifier else None) or kind.default_verifier
-    verifier = get_verifier(vname, **(cfg.verifier.options if cfg.verifier else {}))
+    verifier = resolve_verifier(kind, cfg.verifier)
     isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)
     check_engine_available(cfg.generation.engine)
     out = Path(cfg.output)
@@ -145,7 +143,7 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
         if monitor:
             monitor.__enter__()
         result, records = evaluate_tasks(model, tok, tasks, kind, verifier, params, cfg.generation.batch_size, work,
-                                         {"model": cfg.model, "verifier": vname}, cfg.generation.engine, ks,
+                                         {"model": cfg.model, "verifier": verifier.name}, cfg.generation.engine, ks,
                                          cfg.verifier.workers if cfg.verifier else None)
     finally:
         if monitor:
@@ -156,7 +154,7 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
     result["isolation"] = isolation
     if monitor:
         result["hardware"] = monitor.summary()
-    result["config"] = {**cfg.model_dump(mode="json"), "verifier": vname, "k": ks}
+    result["config"] = {**cfg.model_dump(mode="json"), "verifier": verifier.name, "k": ks}
     result["provenance"] = provenance.collect(
         model=model, engine=result["engine"], isolation=isolation, verifier=verifier, dataset=cfg.dataset or cfg.prompts,
         split=cfg.split, tasks=tasks, seed=cfg.seed, config=result["config"], started=started)

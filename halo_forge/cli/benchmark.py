@@ -34,7 +34,6 @@ def register(sub) -> None:
     r = g.add_parser("run", help="N samples per task, verified in the sandbox, pass@k")
     _add_run_flags(r)
     common.add_source_flags(r)
-    r.add_argument("--task", choices=["code", "reasoning", "agentic"])
     r.set_defaults(handler=cmd_run)
     e = g.add_parser("eval", help="a standard suite on its held-out split")
     _add_run_flags(e)
@@ -64,7 +63,7 @@ def bench_config(args, extra: dict | None = None):
     from halo_forge.config import BenchmarkConfig, load_config
 
     ov = common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS, common.GEN_FLAGS, BENCH_FLAGS,
-                          common.SANDBOX_FLAGS, common.REPORT_FLAGS, {"task": "task"})
+                          common.SANDBOX_FLAGS, common.REPORT_FLAGS)
     ov.update(extra or {})
     return load_config(BenchmarkConfig, getattr(args, "config", None), ov)
 

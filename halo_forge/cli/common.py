@@ -35,7 +35,22 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int)
 
 
-def add_source_flags(p: argparse.ArgumentParser, task_default: str | None = None) -> None:
+def task_kind_names() -> list[str]:
+    from halo_forge.tasks import TASK_KINDS
+
+    return TASK_KINDS.names()
+
+
+def engine_names() -> list[str]:
+    from halo_forge.generation.base import ENGINES
+
+    return ["auto", *ENGINES.names(), "vllm"]
+
+
+def add_source_flags(p: argparse.ArgumentParser, task: bool = True) -> None:
+    """`task=False` for command groups that fix the kind themselves (audio, vlm)."""
+    if task:
+        p.add_argument("--task", choices=task_kind_names(), help="task kind: prompt format, default verifier, adapter")
     p.add_argument("--dataset", "-d", help="registered dataset name (see `data prepare --list`)")
     p.add_argument("--prompts", help="task rows: a JSONL file or folder as `data prepare` writes (tasks.jsonl, "
                    "prompts.jsonl), or a seed-prompt template file (.yaml, see configs/seed_prompts/)")
@@ -73,7 +88,7 @@ def write_report_after(inputs: list[str], output: str | None = None, to_stderr: 
 
 
 def add_generation_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", choices=["auto", "hf", "native", "vllm"])
+    p.add_argument("--engine", choices=engine_names(), help="generation engine (auto: native when it supports the model)")
     p.add_argument("--temperature", type=float)
     p.add_argument("--top-p", dest="top_p", type=float)
     p.add_argument("--max-new-tokens", dest="max_new_tokens", type=int)

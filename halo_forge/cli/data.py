@@ -118,16 +118,15 @@ def _generate_with_teacher(args, cfg, out, summary) -> int:
     from halo_forge.data.registry import load_source_tasks
     from halo_forge.data.teacher.backends import make_backend
     from halo_forge.data.teacher.distill import Settings, distill
-    from halo_forge.tasks import get_task_kind
-    from halo_forge.verify.registry import get_verifier
+    from halo_forge.tasks import get_task_kind, resolve_verifier
     from halo_forge.verify.sandbox.guard import require_isolation
 
     if not out.parent.is_dir():
         raise DataError(f"{out.parent}: output folder does not exist")
     kind = get_task_kind(cfg.task)
     tasks = load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit)
-    vname = (cfg.verifier.name if cfg.verifier else None) or kind.default_verifier
-    verifier = get_verifier(vname, **(cfg.verifier.options if cfg.verifier else {}))
+    verifier = resolve_verifier(kind, cfg.verifier)
+    vname = verifier.name
     isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)
     backend = make_backend(args.backend, getattr(args, "teacher_model", None) or "", getattr(args, "base_url", None),
                            getattr(args, "api_key_env", None))

@@ -10,10 +10,10 @@ from halo_forge.cli import common
 log = logging.getLogger(__name__)
 
 
-def add_raft_flags(p) -> None:
+def add_raft_flags(p, task: bool = True) -> None:
     common.add_config_flag(p)
     common.add_model_flags(p)
-    common.add_source_flags(p)
+    common.add_source_flags(p, task)
     common.add_generation_flags(p)
     common.add_training_flags(p)
     common.add_sandbox_flags(p)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
+from halo_forge.cli import common
 from halo_forge.errors import HaloForgeError
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,8 @@ def register(sub) -> None:
                    help="completion length when a chat request gives no max_tokens")
     p.add_argument("--api-key-env", dest="api_key_env", help="require 'Authorization: Bearer $VAR' on /v1 and /api")
     p.add_argument("--served-model-name", dest="name", help="the model id clients send (default: --model)")
-    p.add_argument("--engine", default="auto", choices=["auto", "native", "hf"])
+    p.add_argument("--engine", default="auto", choices=[e for e in common.engine_names() if e != "vllm"],
+                   help="generation engine (auto: native when it supports the model)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda")
     p.add_argument("--dtype", default="auto", help="auto (bf16 on GPUs, fp32 on CPUs), float32, bfloat16, float16")
     p.set_defaults(handler=cmd_serve)

@@ -12,7 +12,6 @@ import logging
 import sys
 from typing import Any
 
-from halo_forge.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -62,23 +61,6 @@ IGNORED_KEYS: dict[str, str] = {
 
 # 0.x verifier options that live under verifier.options now (0.x kept them beside `type`)
 _VERIFIER_SECTION_KEYS = {"name", "options", "workers"}
-
-# 0.x dataset name -> today's name
-RENAMED_DATASETS: dict[str, str] = {
-    "gsm8k_sft": "gsm8k",
-    "librispeech_sft": "librispeech",
-    "common_voice_sft": "common_voice",
-    "xlam_sft": "xlam",
-    "glaive_sft": "glaive",
-}
-
-# 0.x dataset name -> what to use instead (not bundled, not a hub loader here)
-REMOVED_DATASETS: dict[str, str] = {
-    "llava": "a vision dataset (vision_synth offline; chartqa, docvqa, textvqa, realworldqa from the hub) or "
-             "--data-file with your LLaVA rows converted to {prompt, response, image}",
-    "code_instructions_122k": "codealpaca, or --data-file with {prompt, response} rows",
-    "python_instructions": "codealpaca or mbpp, or --data-file with {prompt, response} rows",
-}
 
 # 0.x CLI flag -> today's flag
 RENAMED_FLAGS: dict[str, str] = {
@@ -142,16 +124,6 @@ def translate_keys(data: dict[str, Any], where: str, known: set[str]) -> dict[st
         verifier.setdefault("options", {}).update(extra)
         log.warning("note: %s: verifier keys %s now go under 'verifier.options'", where, sorted(extra))
     return out
-
-
-def dataset_name(name: str) -> str:
-    """Today's name for a dataset name (a note when it is a 0.x one); refuse removed ones."""
-    if name in RENAMED_DATASETS:
-        log.warning("note: dataset '%s' is now '%s' (halo-forge 0.x name)", name, RENAMED_DATASETS[name])
-        return RENAMED_DATASETS[name]
-    if name in REMOVED_DATASETS:
-        raise DataError(f"dataset '{name}' (halo-forge 0.x) is not available here; use {REMOVED_DATASETS[name]}")
-    return name
 
 
 def rewrite_flags(argv: list[str]) -> list[str]:

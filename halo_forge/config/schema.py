@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+
+
+
+def _task_kind(name: str) -> str:
+    """Task kinds and engines are registries (a plugin may add one), so the config checks names
+    against them instead of a fixed Literal."""
+    from halo_forge.tasks import TASK_KINDS
+
+    if name not in TASK_KINDS:
+        raise ValueError(f"unknown task kind '{name}' (known: {', '.join(TASK_KINDS.names())})")
+    return name
+
+
+def _engine(name: str) -> str:
+    from halo_forge.generation.base import ENGINES
+
+    known = ["auto", *ENGINES.names(), "vllm"]
+    if name not in known:
+        raise ValueError(f"unknown generation engine '{name}' (known: {', '.join(known)})")
+    return name
+
+
+TaskKindName = Annotated[str, AfterValidator(_task_kind)]
+EngineName = Annotated[str, AfterValidator(_engine)]
 
 class Strict(BaseModel):
     """Unknown keys are errors: a typo must never be silently ignored."""
@@ -39,7 +63,7 @@ class TrainingConfig(Strict):
 
 
 class GenerationConfig(Strict):
-    engine: Literal["auto", "hf", "native", "vllm"] = "auto"
+    engine: EngineName = "auto"
     temperature: float = Field(0.7, ge=0)
     top_p: float = Field(0.95, gt=0, le=1)
     top_k: int = Field(0, ge=0)
@@ -72,7 +96,7 @@ class ModelFields(Strict):
 class TaskSource(Strict):
     """Where task rows come from: a registered dataset or a local JSONL of task rows."""
 
-    task: Literal["code", "reasoning", "agentic", "audio", "vision"] = "code"
+    task: TaskKindName = "code"
     dataset: str | None = None
     prompts: str | None = None
     split: str = "train"
@@ -80,7 +104,7 @@ class TaskSource(Strict):
 
 
 class SFTConfig(ModelFields):
-    task: Literal["code", "reasoning", "agentic", "audio", "vision"] = "code"
+    task: TaskKindName = "code"
     dataset: str | None = None
     data_file: str | None = None
     split: str = "train"

@@ -6,13 +6,13 @@ prints this table. Bundled datasets load offline; hub datasets go through `datas
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from halo_forge.data.task import Task
 from halo_forge.errors import DataError
+from halo_forge.registry import Registry
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -31,28 +31,18 @@ class DatasetInfo:
     version: str = "1"  # bumped when the rows of any split change (recorded in results' provenance)
 
 
-DATASETS: dict[str, DatasetInfo] = {}
-
-_SOURCE_MODULES = ("mbpp", "humaneval", "codeforces", "gsm8k", "math500", "bfcl", "cpp_basics", "cpp_translated",
-                   "speech_synth", "vision_synth", "hub", "hub_media")
+DATASETS: Registry[DatasetInfo] = Registry("dataset", ("halo_forge.data.sources",))
 
 
 def register_dataset(info: DatasetInfo) -> DatasetInfo:
+    """A dataset is found by its name and each alias (a name taken by another dataset raises)."""
     for name in (info.name, *info.aliases):
-        DATASETS[name] = info
+        DATASETS.add(name, info)
     return info
 
 
-_loaded = False
-
-
 def _ensure_loaded() -> None:
-    global _loaded
-    if _loaded:
-        return
-    for mod in _SOURCE_MODULES:
-        importlib.import_module(f"halo_forge.data.sources.{mod}")
-    _loaded = True
+    DATASETS.discover()
 
 
 def dataset_names() -> list[str]:
@@ -61,7 +51,7 @@ def dataset_names() -> list[str]:
 
 
 def get_dataset(name: str) -> DatasetInfo:
-    from halo_forge.config.legacy import dataset_name
+    from halo_forge.data.legacy_names import dataset_name
 
     _ensure_loaded()
     name = dataset_name(name)

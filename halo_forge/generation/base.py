@@ -12,6 +12,9 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Protocol
 
+from halo_forge.errors import UnsupportedModel
+from halo_forge.registry import Registry
+
 
 @dataclass(frozen=True)
 class SamplingParams:
@@ -86,23 +89,37 @@ def check_engine_available(name: str) -> None:
                              "this project's machines); use auto, native or hf")
 
 
+def _native(model: Any, tokenizer: Any) -> Engine:
+    from halo_forge.generation.native import NativeEngine
+
+    return NativeEngine(model, tokenizer)
+
+
+def _hf(model: Any, tokenizer: Any) -> Engine:
+    from halo_forge.generation.hf import HFEngine
+
+    return HFEngine(model, tokenizer)
+
+
+#: engine factories `(model, tokenizer) -> Engine` by name; a factory raises UnsupportedModel for a
+#: model it cannot run. Registered here by name, built lazily (the native engine imports Triton).
+ENGINES: Registry[Callable[[Any, Any], Engine]] = Registry("generation engine")
+ENGINES.add("native", _native)
+ENGINES.add("hf", _hf)
+AUTO_ORDER = ("native", "hf")  # `auto`: the first engine that supports the model
+
+
 def make_engine(name: str, model: Any, tokenizer: Any) -> Engine:
     """`auto` picks the best backend available for this model and device: `native` for
     Llama-family decoders (CUDA graphs on GPUs; on CPUs it matches or beats HF, see
     docs/performance.md), `hf` for every other architecture."""
-    from halo_forge.errors import HaloForgeError
-
     check_engine_available(name)
-    if name in ("auto", "native"):
-        from halo_forge.generation.native import NativeEngine
-
+    if name != "auto":
+        return ENGINES.get_or_raise(name)(model, tokenizer)
+    reasons = []
+    for candidate in AUTO_ORDER:
         try:
-            return NativeEngine(model, tokenizer)
-        except TypeError as exc:
-            if name == "native":
-                raise HaloForgeError(str(exc)) from None
-    if name in ("auto", "hf"):
-        from halo_forge.generation.hf import HFEngine
-
-        return HFEngine(model, tokenizer)
-    raise HaloForgeError(f"unknown generation engine '{name}' (auto, hf, native, vllm)")
+            return ENGINES[candidate](model, tokenizer)
+        except UnsupportedModel as exc:
+            reasons.append(str(exc))
+    raise UnsupportedModel("no engine supports this model: " + "; ".join(reasons))

@@ -4,6 +4,6 @@ A kind = how a task becomes model input (prompt rendering / model adapter) + its
 verifier. The RAFT loop, SFT and benchmarks take a kind and never branch on modality.
 """
 
-from halo_forge.tasks.kinds import TASK_KINDS, TaskKind, get_task_kind
+from halo_forge.tasks.kinds import TASK_KINDS, TaskKind, get_task_kind, resolve_verifier
 
-__all__ = ["TASK_KINDS", "TaskKind", "get_task_kind"]
+__all__ = ["TASK_KINDS", "TaskKind", "get_task_kind", "resolve_verifier"]

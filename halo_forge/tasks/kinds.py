@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from halo_forge.data.task import Task
-from halo_forge.errors import HaloForgeError
+from halo_forge.registry import Registry
 
 HERMES_SYSTEM = (
     "You are a function calling AI model. You are provided with function signatures within <tools></tools> "
@@ -54,20 +54,30 @@ class TaskKind:
         return [adapter.request(processor, self.build_messages(t), t) for t in tasks]
 
 
-TASK_KINDS: dict[str, TaskKind] = {
-    "code": TaskKind("code", "auto", _plain_messages, "cpp_basics"),
-    "reasoning": TaskKind("reasoning", "math", _plain_messages, "gsm8k"),
-    "agentic": TaskKind("agentic", "toolcall", _tool_messages, "bfcl"),
+#: task kinds by name; a new kind is one `TASK_KINDS.add(name, TaskKind(...))` (docs/extending.md)
+TASK_KINDS: Registry[TaskKind] = Registry("task kind")
+for _kind in (
+    TaskKind("code", "auto", _plain_messages, "cpp_basics"),
+    TaskKind("reasoning", "math", _plain_messages, "gsm8k"),
+    TaskKind("agentic", "toolcall", _tool_messages, "bfcl"),
     # audio rows name their verifier (asr transcripts, label for classification clips)
-    "audio": TaskKind("audio", "auto", _plain_messages, "speech_synth", adapter="speech",
-                      default_model="whisper-base"),
-    "vision": TaskKind("vision", "vision", _plain_messages, "vision_synth", adapter="vision",
-                       default_model="Qwen/Qwen2-VL-2B-Instruct"),
-}
+    TaskKind("audio", "auto", _plain_messages, "speech_synth", adapter="speech", default_model="whisper-base"),
+    TaskKind("vision", "vision", _plain_messages, "vision_synth", adapter="vision",
+             default_model="Qwen/Qwen2-VL-2B-Instruct"),
+):
+    TASK_KINDS.add(_kind.name, _kind)
 
 
 def get_task_kind(name: str) -> TaskKind:
-    if name not in TASK_KINDS:
-        raise HaloForgeError(
-            f"task kind '{name}' is not available (have: {', '.join(TASK_KINDS)})")
-    return TASK_KINDS[name]
+    return TASK_KINDS.get_or_raise(name)
+
+
+def resolve_verifier(kind: TaskKind, spec: Any = None) -> Any:
+    """The verifier a run over `kind` uses — one meaning of `auto` for RAFT, benchmarks and
+    `data generate`: the kind's default verifier (for kinds whose rows name their own checker,
+    code and audio, that default is the per-row dispatcher `auto`). `spec` is a VerifierSpec
+    (name + options) or None."""
+    from halo_forge.verify.registry import get_verifier
+
+    name = getattr(spec, "name", None) or "auto"
+    return get_verifier(kind.default_verifier if name == "auto" else name, **(getattr(spec, "options", None) or {}))

@@ -63,7 +63,9 @@ def _load_policy(cfg: RaftConfig, run: RunDir, start: int, adapter: Any):
         raise ResumeError(f"cannot resume: {prev} is missing")
     if prev is not None and not cfg.lora.enabled:
         return adapter.load(str(prev), cfg.device, cfg.dtype)
-    model, tok = adapter.load(cfg.model, cfg.device, cfg.dtype)
+    # An adapter directory as the start model (e.g. SFT's LoRA output) must load trainable when
+    # RAFT trains LoRA: attach_lora keeps an existing adapter, so a frozen one left nothing to train.
+    model, tok = adapter.load(cfg.model, cfg.device, cfg.dtype, trainable_adapter=cfg.lora.enabled)
     if not cfg.lora.enabled:
         return model, tok
     if prev is not None:
@@ -125,16 +127,14 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
     from halo_forge.generation import SamplingParams
     from halo_forge.generation.base import check_engine_available
     from halo_forge.rollout import fail_if_all_errors, rollout
-    from halo_forge.tasks import get_task_kind
+    from halo_forge.tasks import get_task_kind, resolve_verifier
     from halo_forge.train.trainer import train_on_examples
-    from halo_forge.verify.registry import get_verifier
     from halo_forge.verify.sandbox.guard import require_isolation
 
     kind = get_task_kind(cfg.task)
     tasks = load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit)
     by_id = {t.id: t for t in tasks}
-    vname = kind.default_verifier if cfg.verifier.name == "auto" else cfg.verifier.name
-    verifier = get_verifier(vname, **cfg.verifier.options)
+    verifier = resolve_verifier(kind, cfg.verifier)
     isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)  # before anything is written
     check_engine_available(cfg.generation.engine)
     started = time.time()
@@ -172,7 +172,7 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
                                 top_p=cfg.generation.top_p, top_k=cfg.generation.top_k,
                                 max_new_tokens=cfg.generation.max_new_tokens, stop=tuple(cfg.generation.stop), seed=seed)
         meta = {"cycle": cycle, "model": f"{cfg.model}@cycle{cycle - 1}", "engine": engine.name,
-                "sampling": params.to_dict(), "verifier": vname}
+                "sampling": params.to_dict(), "verifier": verifier.name}
         run.write_state(cycle, {"cycle": cycle, "phase": "generate"})
         records, rstats = rollout(tasks, requests, engine, params, cfg.generation.batch_size, verifier, cdir, meta,
                                   stop_event, cfg.verifier.workers)

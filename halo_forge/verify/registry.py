@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from halo_forge.errors import HaloForgeError
+from halo_forge.registry import Registry
 from halo_forge.verify.base import Verifier
 
-VERIFIERS: dict[str, type[Verifier]] = {}
-
-_MODULES = (
-    "halo_forge.verify.code.python_tests",
-    "halo_forge.verify.code.compiled",
-    "halo_forge.verify.code.custom",
-    "halo_forge.verify.code.remote",
-    "halo_forge.verify.math",
-    "halo_forge.verify.toolcall",
-    "halo_forge.verify.asr",
-    "halo_forge.verify.label",
-    "halo_forge.verify.vision",
-    "halo_forge.verify.auto",
-)
+VERIFIERS: Registry[type[Verifier]] = Registry("verifier", ("halo_forge.verify", "halo_forge.verify.code"))
 
 
 def register_verifier(cls: type[Verifier]) -> type[Verifier]:
-    VERIFIERS[cls.name] = cls
-    return cls
-
-
-def _ensure_loaded() -> None:
-    for mod in _MODULES:
-        importlib.import_module(mod)
+    """Class decorator: the verifier is found by its `name` (a second class with that name raises)."""
+    return VERIFIERS.add(cls.name, cls)
 
 
 def verifier_names() -> list[str]:
-    _ensure_loaded()
-    return sorted(VERIFIERS)
+    return VERIFIERS.names()
 
 
 def get_verifier(name: str, **options: Any) -> Verifier:
-    _ensure_loaded()
-    if name not in VERIFIERS:
-        raise HaloForgeError(f"unknown verifier '{name}' (known: {', '.join(sorted(VERIFIERS))})")
-    return VERIFIERS[name](**options)
+    return VERIFIERS.get_or_raise(name)(**options)

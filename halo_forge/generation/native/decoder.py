@@ -23,6 +23,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from halo_forge.errors import UnsupportedModel
 from halo_forge.generation.native.weights import DecoderWeights
 
 log = logging.getLogger(__name__)
@@ -52,9 +53,9 @@ def base_model(model: Any) -> Any:
             hasattr(layer.mlp, n) for n in ("gate_proj", "up_proj", "down_proj"))
         ok = ok and getattr(inner.config, "hidden_act", "silu") == "silu"
     if not ok:
-        raise TypeError(f"native engine supports Llama-family decoders, not {type(inner).__name__}")
+        raise UnsupportedModel(f"native engine supports Llama-family decoders, not {type(inner).__name__}")
     if getattr(inner.config, "quantization_config", None) is not None:  # torchao / bitsandbytes tensors
-        raise TypeError("native engine fuses plain weight matrices; a quantized model runs on the hf engine")
+        raise UnsupportedModel("native engine fuses plain weight matrices; a quantized model runs on the hf engine")
     return inner
 
 

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from halo_forge.data.task import Task
 from halo_forge.generation.base import GenerationRequest
+from halo_forge.registry import Registry
 
 
 class ModelAdapter:
@@ -48,3 +49,7 @@ def unwrap(model: Any) -> Any:
     """The transformers model under a PEFT wrapper (LoRA layers are injected in place, so the
     unwrapped model runs with the adapter active)."""
     return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+#: model adapters by name; every module of this package registers its adapter at import
+ADAPTERS: Registry[type[ModelAdapter]] = Registry("model adapter", ("halo_forge.models.adapters",))

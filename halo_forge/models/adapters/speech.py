@@ -17,7 +17,7 @@ from halo_forge.data.media import SPEECH_RATE, load_audio, media_path
 from halo_forge.data.task import Task
 from halo_forge.errors import ModelLoadError
 from halo_forge.generation.base import GenerationRequest
-from halo_forge.models.adapters.base import ModelAdapter, hf_only, unwrap
+from halo_forge.models.adapters.base import ADAPTERS, ModelAdapter, hf_only, unwrap
 from halo_forge.models.loader import Family
 
 PREFIX_TOKENS = ("<|startoftranscript|>", "<|{language}|>", "<|transcribe|>", "<|notimestamps|>")
@@ -75,6 +75,7 @@ class SpeechBatcher:
         return pad_collate(batch, self.tok.pad_token_id)
 
 
+@ADAPTERS.register()
 class SpeechAdapter(ModelAdapter):
     name = "speech"
     # PEFT's SEQ_2_SEQ_LM wrapper forwards `input_ids`, which Whisper does not take; the

@@ -6,10 +6,11 @@ from typing import Any
 
 from halo_forge.data.task import Task
 from halo_forge.generation.base import GenerationRequest
-from halo_forge.models.adapters.base import ModelAdapter
+from halo_forge.models.adapters.base import ADAPTERS, ModelAdapter
 from halo_forge.models.chat import render_chat
 
 
+@ADAPTERS.register()
 class TextAdapter(ModelAdapter):
     name = "text"
 

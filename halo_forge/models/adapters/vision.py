@@ -19,7 +19,7 @@ from halo_forge.data.media import load_image, media_path
 from halo_forge.data.task import Task
 from halo_forge.errors import ModelLoadError
 from halo_forge.generation.base import GenerationRequest
-from halo_forge.models.adapters.base import ModelAdapter, hf_only, unwrap
+from halo_forge.models.adapters.base import ADAPTERS, ModelAdapter, hf_only, unwrap
 from halo_forge.models.loader import Family
 
 log = logging.getLogger(__name__)
@@ -143,6 +143,7 @@ class VisionBatcher:
         return pad_collate(batch, self.tok.pad_token_id)
 
 
+@ADAPTERS.register()
 class VisionAdapter(ModelAdapter):
     name = "vision"
 
