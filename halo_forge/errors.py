@@ -28,6 +28,10 @@ class UnsupportedModel(HaloForgeError):
     """This engine cannot run this model; `auto` then picks the next engine."""
 
 
+class VerifierUnavailable(HaloForgeError):
+    """A verifier cannot run here (missing toolchain or optional package): found before generation."""
+
+
 class ResumeError(HaloForgeError):
     pass
 

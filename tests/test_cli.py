@@ -158,3 +158,43 @@ def test_missing_engine_fails_before_the_model_loads(run_cli, tmp_path):
         code, _, err = run_cli(*cmd, "--limit", "2", "--engine", "vllm", "--model", str(tmp_path / "no-such-model"))
         assert code == 2 and "vllm" in err and "no-such-model" not in err
     assert not (tmp_path / "o").exists() and not (tmp_path / "r.json").exists()
+
+
+def _subparsers(parser, path=()):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield path + (name,), sub
+                yield from _subparsers(sub, path + (name,))
+
+
+def test_every_cli_option_has_help_text():
+    from halo_forge.cli.main import build_parser
+
+    missing = [(" ".join(path), a.option_strings or a.dest) for path, sub in _subparsers(build_parser())
+               for a in sub._actions if a.help in (None, "") and a.dest != "help"
+               and not a.__class__.__name__.startswith("_SubParsers")]
+    assert missing == []
+
+
+def test_config_backed_options_are_generated_from_the_config_and_match_it_both_ways():
+    """Each command's option table names real config fields; every option of the table exists,
+    with the field's description as help, and nothing else on the command writes a config key."""
+    from halo_forge.cli import benchmark, data, raft, sft
+    from halo_forge.cli.main import build_parser
+    from halo_forge.cli.options import field_of
+    from halo_forge.config import BenchmarkConfig, RaftConfig, SFTConfig
+
+    commands = {("raft", "train"): (RaftConfig, raft.raft_options()), ("sft", "train"): (SFTConfig, sft.sft_options()),
+                ("benchmark", "run"): (BenchmarkConfig, benchmark.bench_options()),
+                ("data", "generate"): (BenchmarkConfig, data.GENERATE_OPTS)}
+    parsers = dict(_subparsers(build_parser()))
+    for path, (cls, table) in commands.items():
+        actions = {a.dest: a for a in parsers[path]._actions}
+        for o in table:
+            _, info = field_of(cls, o.key)
+            assert o.key in actions and actions[o.key].help.startswith(info.description), (path, o.key)
+        config_dests = {d for d in actions if d in {o.key for o in table} or "." in d}
+        assert config_dests == {o.key for o in table}, path

@@ -67,7 +67,7 @@ def test_a_0x_raft_config_loads_with_notes(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         cfg = load_config(RaftConfig, f)
     assert cfg.model == "models/sft/final_model" and cfg.cycles == 3 and cfg.samples_per_prompt == 6
-    assert cfg.keep_top_percent == 0.25 and cfg.training.grad_accum == 16 and cfg.training.gradient_checkpointing
+    assert cfg.selection.keep_top_percent == 0.25 and cfg.training.grad_accum == 16 and cfg.training.gradient_checkpointing
     assert cfg.verifier.name == "gcc" and cfg.verifier.options == {"timeout": 30}
     notes = [r.getMessage() for r in caplog.records]
     assert any("'raft.num_cycles' is now 'cycles'" in n for n in notes)

@@ -75,25 +75,11 @@ def _hermes(call: dict) -> str:
     return "\n".join(f"<tool_call>\n{json.dumps(c)}\n</tool_call>" for c in call)
 
 
-def _first_allowed(params: dict) -> dict:
-    out = {}
-    for k, allowed in params.items():
-        if not allowed or allowed[0] == "":
-            continue
-        v = allowed[0]
-        out[k] = _first_allowed(v) if isinstance(v, dict) else v
-    return out
-
-
-def _gold_calls(truth: list[dict]) -> list[dict]:
-    return [{"name": name, "arguments": _first_allowed(params)} for entry in truth for name, params in entry.items()]
-
-
 @pytest.mark.parametrize("category", ["simple", "multiple", "parallel", "parallel_multiple"])
 def test_bfcl_ground_truths_score_one(category):
     tasks = load_tasks("bfcl", category)
     v = get_verifier("toolcall")
-    res = v.verify_batch([(t, _hermes(_gold_calls(t.verifier["ground_truth"]))) for t in tasks])
+    res = v.verify_batch([(t, v.gold(t)) for t in tasks])
     bad = [(t.id, r.details) for t, r in zip(tasks, res) if r.reward != 1.0]
     assert bad == []
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from halo_forge.data.registry import load_source_tasks
-from halo_forge.data.task import Task
 from halo_forge.errors import DataError
 from halo_forge.verify.registry import get_verifier
 from tests.test_teacher import Stub

@@ -257,8 +257,6 @@ def test_serve_load_benchmark_runs_small(tiny_model_dir, tmp_path):
 def test_live_run_keeps_no_autograd_graph(tiny_model_dir):
     """The engine thread decodes under no_grad (grad mode is per thread): otherwise each step grew an
     autograd graph through the KV cache (~370 MB a step on SmolLM2, an OOM kill under load)."""
-    import torch
-
     from halo_forge.generation.base import GenerationRequest
     from halo_forge.generation.native import NativeEngine
     from halo_forge.generation.native.live import LiveRequest

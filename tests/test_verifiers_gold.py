@@ -191,3 +191,40 @@ def test_trivial_programs_earn_no_more_than_a_clean_compile(program):
     for task in load_tasks("cpp_basics", "test")[:4]:
         r = v.verify(task, f"```cpp\n{program}\n```")
         assert not r.passed and r.reward <= 0.5, (task.id, r)
+
+
+def _offline_rows(per_split: int = 3):
+    from halo_forge.data.registry import DATASETS
+
+    seen = set()
+    for info in DATASETS.values():
+        if info.name in seen or not info.offline or info.sft_only:
+            continue
+        seen.add(info.name)
+        for split in info.splits:
+            yield from load_tasks(info.name, split, per_split)
+
+
+def test_every_verifier_passes_the_gold_of_every_bundled_row_without_special_cases():
+    """The verifier contract's `gold(task)`: for every offline dataset row, the row's own verifier
+    passes its gold answer (rows with none — compile-only, harness-only — say so with None)."""
+    auto = get_verifier("auto")
+    rows = list(_offline_rows())
+    auto.preflight(rows)
+    golds = [(t, auto.gold(t)) for t in rows]
+    checked = [(t, g) for t, g in golds if g is not None]
+    res = auto.verify_batch(checked)
+    assert [(t.id, r.details) for (t, _), r in zip(checked, res) if not r.passed] == []
+    types = {t.verifier["type"] for t, _ in checked}
+    assert {"humaneval", "mbpp", "execution", "math", "toolcall", "asr", "label", "vision"} <= types, types
+
+
+def test_preflight_names_a_missing_toolchain_before_any_generation():
+    from halo_forge.data.task import Task
+    from halo_forge.errors import VerifierUnavailable
+
+    task = Task(id="t", prompt="p", verifier={"type": "execution", "language": "cpp"})
+    with pytest.raises(VerifierUnavailable, match="toolchain 'nosuchcc' for cpp is not installed"):
+        get_verifier("execution", toolchain="nosuchcc").preflight([task])
+    with pytest.raises(VerifierUnavailable, match="unknown verifier type 'nope'"):
+        get_verifier("auto").preflight([Task(id="u", prompt="p", verifier={"type": "nope"})])

@@ -112,8 +112,8 @@ def evaluate_tasks(model: Any, tok: Any, tasks: list[Task], kind: Any, verifier:
 
 def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str, Any]:
     from halo_forge.bench.hardware import HardwareMonitor
-    from halo_forge.generation import SamplingParams
     from halo_forge.generation.base import check_engine_available
+    from halo_forge.provenance import verifier_version
     from halo_forge.tasks import get_task_kind, resolve_verifier
     from halo_forge.data.registry import load_source_tasks
     from halo_forge.verify.sandbox.guard import require_isolation
@@ -124,14 +124,12 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
         log.warning("pass@%s needs at least that many samples; only %d per task: not reported", too_big, cfg.samples)
     kind = get_task_kind(cfg.task)
     tasks = load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit)
-    verifier = resolve_verifier(kind, cfg.verifier)
+    verifier = resolve_verifier(kind, cfg.verifier, tasks)
     isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)
     check_engine_available(cfg.generation.engine)
     out = Path(cfg.output)
     started = time.time()
-    params = SamplingParams(n=cfg.samples, temperature=cfg.generation.temperature, top_p=cfg.generation.top_p,
-                            top_k=cfg.generation.top_k, max_new_tokens=cfg.generation.max_new_tokens,
-                            stop=tuple(cfg.generation.stop), seed=cfg.seed)
+    params = cfg.generation.sampling(cfg.samples, cfg.seed)
     import torch
 
     torch.manual_seed(cfg.seed)
@@ -143,7 +141,8 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
         if monitor:
             monitor.__enter__()
         result, records = evaluate_tasks(model, tok, tasks, kind, verifier, params, cfg.generation.batch_size, work,
-                                         {"model": cfg.model, "verifier": verifier.name}, cfg.generation.engine, ks,
+                                         {"model": cfg.model, "verifier": verifier.name,
+                                          "verifier_version": verifier_version(verifier, tasks)}, cfg.generation.engine, ks,
                                          cfg.verifier.workers if cfg.verifier else None)
     finally:
         if monitor:

@@ -6,39 +6,40 @@ import json
 from pathlib import Path
 
 from halo_forge.cli import common
+from halo_forge.cli.options import Opt, add_options, config_overrides, opt
 from halo_forge.errors import HaloForgeError
 
 
-def _add_run_flags(p) -> None:
+BENCH_OPTS = [opt("verifier.name", "--verifier", "-v"), opt("samples", "--samples", "--samples-per-prompt", "-n"),
+              opt("k", "--k", type=common.parse_k), opt("output", "--output", "-o"),
+              opt("hardware_metrics", "--hardware-metrics"), opt("verifier.workers", "--verify-workers")]
+
+
+def bench_options(source: bool = True, task: bool = True) -> list[Opt]:
+    opts = [*common.MODEL_OPTS, *(common.SOURCE_OPTS if source else []), *common.GEN_OPTS, *common.SANDBOX_OPTS,
+            *common.REPORT_OPTS, *BENCH_OPTS]
+    return opts if task else common.without_task(opts)
+
+
+def _add_run_flags(p, source: bool = False, task: bool = True) -> None:
+    from halo_forge.config import BenchmarkConfig
+
     common.add_config_flag(p)
-    common.add_model_flags(p)
-    common.add_generation_flags(p)
-    common.add_sandbox_flags(p)
-    p.add_argument("--verifier", "-v")
-    p.add_argument("--samples", "-n", type=int, help="samples per task (N)")
-    p.add_argument("--k", type=common.parse_k, help="comma-separated k values for pass@k (k <= N)")
-    p.add_argument("--output", "-o")
-    p.add_argument("--hardware-metrics", dest="hardware_metrics", action="store_true")
-    common.add_report_flag(p)
+    add_options(p, BenchmarkConfig, bench_options(source, task))
     p.add_argument("--json", dest="print_json", action="store_true",
                    help="print the result as JSON instead of the summary table (the output file is JSON either way)")
-
-
-BENCH_FLAGS = {"verifier": "verifier.name", "samples": "samples", "k": "k", "output": "output",
-               "hardware_metrics": "hardware_metrics"}
 
 
 def register(sub) -> None:
     p = sub.add_parser("benchmark", help="pass@k benchmarks")
     g = p.add_subparsers(dest="benchmark_command", metavar="ACTION")
     r = g.add_parser("run", help="N samples per task, verified in the sandbox, pass@k")
-    _add_run_flags(r)
-    common.add_source_flags(r)
+    _add_run_flags(r, source=True)
     r.set_defaults(handler=cmd_run)
     e = g.add_parser("eval", help="a standard suite on its held-out split")
     _add_run_flags(e)
-    e.add_argument("--suite", required=True)
-    e.add_argument("--limit", type=int)
+    e.add_argument("--suite", required=True, help="humaneval, mbpp, gsm8k, ... (the suite fixes dataset, split, task)")
+    e.add_argument("--limit", type=common.positive_int, help="use only the first N tasks")
     e.set_defaults(handler=cmd_eval)
     c = g.add_parser("compare", help="paired comparison of result files (Δ, bootstrap CI, McNemar / permutation p)")
     c.add_argument("results", nargs="+", help="result JSONs (the first is the baseline), or directories of "
@@ -51,19 +52,21 @@ def register(sub) -> None:
     c.add_argument("--plot", help="write a PNG of pass@k and compile rate per run")
     c.set_defaults(handler=cmd_compare)
     f = g.add_parser("full", help="pipeline demo: baseline -> RAFT cycles -> final on held-out prompts")
-    common.add_model_flags(f)
-    f.add_argument("--cycles", type=int, default=2)
-    f.add_argument("--output-dir", "-o", dest="output_dir", default="runs/benchmark_full")
-    f.add_argument("--limit", type=int)
-    f.add_argument("--hardware-metrics", dest="hardware_metrics", action="store_true")
+    from halo_forge.config import BenchmarkConfig
+
+    add_options(f, BenchmarkConfig, common.MODEL_OPTS)
+    f.add_argument("--cycles", type=int, default=2, help="RAFT cycles between the baseline and the final eval")
+    f.add_argument("--output-dir", "-o", dest="output_dir", default="runs/benchmark_full", help="run folder")
+    f.add_argument("--limit", type=int, help="use only the first N held-out tasks")
+    f.add_argument("--hardware-metrics", dest="hardware_metrics", action="store_true",
+                   help="sample GPU power, memory and utilisation")
     f.set_defaults(handler=cmd_full)
 
 
 def bench_config(args, extra: dict | None = None):
     from halo_forge.config import BenchmarkConfig, load_config
 
-    ov = common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS, common.GEN_FLAGS, BENCH_FLAGS,
-                          common.SANDBOX_FLAGS, common.REPORT_FLAGS)
+    ov = config_overrides(args, bench_options())
     ov.update(extra or {})
     return load_config(BenchmarkConfig, getattr(args, "config", None), ov)
 

@@ -1,8 +1,8 @@
-"""Flag helpers shared by command groups.
+"""Option tables and helpers shared by command groups.
 
-Every flag defaults to argparse.SUPPRESS, so `vars(args)` holds only what the user typed;
-`overrides()` turns those into dotted config keys. A flag's default can therefore never
-replace a value from the YAML file.
+Every flag defaults to argparse.SUPPRESS, so `vars(args)` holds only what the user typed; the
+options generated from the config (cli/options.py) have dotted config keys as their dest, so a
+flag's default can never replace a value from the YAML file.
 """
 
 from __future__ import annotations
@@ -10,29 +10,32 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-# flag dest -> dotted config key
-MODEL_FLAGS = {"model": "model", "device": "device", "dtype": "dtype", "seed": "seed"}
-SOURCE_FLAGS = {"dataset": "dataset", "prompts": "prompts", "split": "split", "limit": "limit", "task": "task"}
-GEN_FLAGS = {"engine": "generation.engine", "temperature": "generation.temperature", "top_p": "generation.top_p",
-             "max_new_tokens": "generation.max_new_tokens", "gen_batch_size": "generation.batch_size"}
-TRAIN_FLAGS = {"learning_rate": "training.learning_rate", "epochs": "training.epochs",
-               "batch_size": "training.batch_size", "grad_accum": "training.grad_accum",
-               "max_steps": "training.max_steps", "max_seq_len": "training.max_seq_len",
-               "warmup_ratio": "training.warmup_ratio", "gradient_checkpointing": "training.gradient_checkpointing"}
-SANDBOX_FLAGS = {"allow_weak_isolation": "sandbox.allow_weak"}
-REPORT_FLAGS = {"report": "report"}
-LORA_FLAGS = {"lora": "lora.enabled", "lora_r": "lora.r", "lora_alpha": "lora.alpha"}
+from halo_forge.cli.options import Opt, opt
+
+# Which config fields each command exposes, grouped; type, choices and help come from the config.
+MODEL_OPTS = [opt("model", "--model", "-m"), opt("device"), opt("dtype"), opt("seed")]
+SOURCE_OPTS = [opt("task"), opt("dataset", "--dataset", "-d"), opt("prompts", "--prompts", "--task-file"), opt("split"),
+               opt("limit")]
+GEN_OPTS = [opt("generation.engine", "--engine"), opt("generation.temperature", "--temperature"),
+            opt("generation.top_p", "--top-p"), opt("generation.top_k", "--top-k"),
+            opt("generation.max_new_tokens", "--max-new-tokens"), opt("generation.batch_size", "--gen-batch-size")]
+TRAIN_OPTS = [opt("training.learning_rate", "--learning-rate", "--lr"), opt("training.epochs", "--epochs"),
+              opt("training.batch_size", "--batch-size"), opt("training.grad_accum", "--grad-accum"),
+              opt("training.max_steps", "--max-steps"), opt("training.max_seq_len", "--max-seq-len"),
+              opt("training.warmup_ratio", "--warmup-ratio"), opt("training.lr_scheduler", "--lr-scheduler"),
+              opt("training.gradient_checkpointing", "--gradient-checkpointing"),
+              opt("lora.enabled", "--lora"), opt("lora.r", "--lora-r"), opt("lora.alpha", "--lora-alpha")]
+SANDBOX_OPTS = [opt("sandbox.allow_weak", "--allow-weak-isolation")]
+REPORT_OPTS = [opt("report", "--report")]
+
+
+def without_task(options: list[Opt]) -> list[Opt]:
+    """For command groups that fix the task kind themselves (audio, vlm, reasoning, agentic)."""
+    return [o for o in options if o.key != "task"]
 
 
 def add_config_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", "-c", help="YAML config file; flags given on the command line override it")
-
-
-def add_model_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", "-m", help="hub id, local dir, .gguf file, adapter dir, or alias (smollm2-135m-instruct)")
-    p.add_argument("--device", help="auto | cpu | cuda | cuda:N")
-    p.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"])
-    p.add_argument("--seed", type=int)
 
 
 def task_kind_names() -> list[str]:
@@ -45,27 +48,6 @@ def engine_names() -> list[str]:
     from halo_forge.generation.base import ENGINES
 
     return ["auto", *ENGINES.names(), "vllm"]
-
-
-def add_source_flags(p: argparse.ArgumentParser, task: bool = True) -> None:
-    """`task=False` for command groups that fix the kind themselves (audio, vlm)."""
-    if task:
-        p.add_argument("--task", choices=task_kind_names(), help="task kind: prompt format, default verifier, adapter")
-    p.add_argument("--dataset", "-d", help="registered dataset name (see `data prepare --list`)")
-    p.add_argument("--prompts", help="task rows: a JSONL file or folder as `data prepare` writes (tasks.jsonl, "
-                   "prompts.jsonl), or a seed-prompt template file (.yaml, see configs/seed_prompts/)")
-    p.add_argument("--split")
-    p.add_argument("--limit", type=int, help="use only the first N tasks")
-
-
-def add_sandbox_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--allow-weak-isolation", dest="allow_weak_isolation", action="store_true",
-                   help="run model-written code even without bubblewrap (rlimits only; see the sandbox threat model)")
-
-
-def add_report_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-report", dest="report", action="store_false",
-                   help="do not write the HTML report at the end (halo-forge report writes it later)")
 
 
 def write_report_after(inputs: list[str], output: str | None = None, to_stderr: bool = False) -> None:
@@ -85,38 +67,6 @@ def write_report_after(inputs: list[str], output: str | None = None, to_stderr: 
     except Exception as exc:  # noqa: BLE001 - never fail a finished run over its report
         log.warning("report not written (%s: %s); run `halo-forge report %s` later",
                                             type(exc).__name__, exc, " ".join(inputs))
-
-
-def add_generation_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", choices=engine_names(), help="generation engine (auto: native when it supports the model)")
-    p.add_argument("--temperature", type=float)
-    p.add_argument("--top-p", dest="top_p", type=float)
-    p.add_argument("--max-new-tokens", dest="max_new_tokens", type=int)
-    p.add_argument("--gen-batch-size", dest="gen_batch_size", type=int, help="sequences decoded together")
-
-
-def add_training_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--learning-rate", "--lr", dest="learning_rate", type=float)
-    p.add_argument("--epochs", type=float)
-    p.add_argument("--batch-size", dest="batch_size", type=int)
-    p.add_argument("--grad-accum", dest="grad_accum", type=int)
-    p.add_argument("--max-steps", dest="max_steps", type=int)
-    p.add_argument("--max-seq-len", dest="max_seq_len", type=int)
-    p.add_argument("--warmup-ratio", dest="warmup_ratio", type=float)
-    p.add_argument("--gradient-checkpointing", dest="gradient_checkpointing", action="store_true")
-    p.add_argument("--lora", dest="lora", action=argparse.BooleanOptionalAction, help="LoRA (default) or --no-lora for full fine-tuning")
-    p.add_argument("--lora-r", dest="lora_r", type=int)
-    p.add_argument("--lora-alpha", dest="lora_alpha", type=int)
-
-
-def overrides(args: argparse.Namespace, *maps: dict[str, str]) -> dict[str, Any]:
-    given = vars(args)
-    out: dict[str, Any] = {}
-    for mapping in maps:
-        for dest, key in mapping.items():
-            if dest in given:
-                out[key] = given[dest]
-    return out
 
 
 def preset_task(ov: dict[str, Any], args: argparse.Namespace, task: str | None, source_keys: tuple[str, ...]) -> dict:

@@ -11,7 +11,7 @@ def register(sub) -> None:
     p = sub.add_parser("config", help="work with config files")
     g = p.add_subparsers(dest="config_command", metavar="ACTION")
     v = g.add_parser("validate", help="load a YAML config into its typed schema and report problems")
-    v.add_argument("file")
+    v.add_argument("file", help="YAML config to check")
     v.add_argument("--type", dest="config_type", choices=["sft", "raft", "benchmark"],
                    help="config type (default: from the file name, else tried in turn)")
     v.set_defaults(handler=cmd_validate)

@@ -6,7 +6,13 @@ import json
 import sys
 
 from halo_forge.cli import common
+from halo_forge.cli.options import add_options, config_overrides, opt
+from halo_forge.config.schema import BenchmarkConfig
 from halo_forge.errors import DataError
+
+
+GENERATE_OPTS = [*common.MODEL_OPTS, *common.SOURCE_OPTS, *common.GEN_OPTS, *common.SANDBOX_OPTS,
+                 opt("samples", "--samples", "--samples-per-prompt", "-n"), opt("verifier.name", "--verifier", "-v")]
 
 
 def register(sub) -> None:
@@ -15,19 +21,15 @@ def register(sub) -> None:
 
     prep = g.add_parser("prepare", help="write a registered dataset as task/prompt files")
     prep.add_argument("--list", action="store_true", help="list registered datasets")
-    prep.add_argument("--dataset", "-d")
-    prep.add_argument("--split")
+    prep.add_argument("--dataset", "-d", help="registered dataset")
+    prep.add_argument("--split", help="split to write (default: train, or the first split)")
     prep.add_argument("--limit", type=common.positive_int, help="only the first N tasks (N >= 1)")
-    prep.add_argument("--output-dir", "-o", dest="output_dir")
+    prep.add_argument("--output-dir", "-o", dest="output_dir", help="folder for tasks.jsonl, prompts.jsonl, ...")
     prep.set_defaults(handler=cmd_prepare)
 
     gen = g.add_parser("generate", help="sample completions for a task file with a model (every sample kept)")
     common.add_config_flag(gen)
-    common.add_model_flags(gen)
-    common.add_source_flags(gen)
-    common.add_generation_flags(gen)
-    common.add_sandbox_flags(gen)
-    gen.add_argument("--samples", "-n", type=int, help="samples per task")
+    add_options(gen, BenchmarkConfig, GENERATE_OPTS)
     gen.add_argument("--output", "-o", required=True, help="samples JSONL to write (teacher backends: SFT rows)")
     teacher = gen.add_argument_group("teacher backends (rejection-sampled distillation: only verified answers kept)")
     teacher.add_argument("--backend", default="local", choices=["local", "openai", "deepseek", "anthropic", "ollama"],
@@ -53,7 +55,7 @@ def register(sub) -> None:
     ov.set_defaults(handler=cmd_overlap)
 
     val = g.add_parser("validate", help="check a JSONL file's format, naming every bad line")
-    val.add_argument("file")
+    val.add_argument("file", help="the JSONL file to check")
     val.set_defaults(handler=cmd_validate)
 
 
@@ -93,9 +95,7 @@ def cmd_generate(args) -> int:
 
     out = Path(args.output)
     summary = out.with_name(out.name.removesuffix(".gz").removesuffix(".jsonl") + ".summary.json")
-    ov = common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS, common.GEN_FLAGS, common.SANDBOX_FLAGS)
-    if "samples" in vars(args):
-        ov["samples"] = args.samples
+    ov = config_overrides(args, GENERATE_OPTS)
     ov.update(output=str(summary), report=False)
     cfg = load_config(BenchmarkConfig, getattr(args, "config", None), ov)
     if getattr(args, "backend", "local") != "local":
@@ -125,7 +125,7 @@ def _generate_with_teacher(args, cfg, out, summary) -> int:
         raise DataError(f"{out.parent}: output folder does not exist")
     kind = get_task_kind(cfg.task)
     tasks = load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit)
-    verifier = resolve_verifier(kind, cfg.verifier)
+    verifier = resolve_verifier(kind, cfg.verifier, tasks)
     vname = verifier.name
     isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)
     backend = make_backend(args.backend, getattr(args, "teacher_model", None) or "", getattr(args, "base_url", None),

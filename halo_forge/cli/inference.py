@@ -8,7 +8,8 @@ def register(sub) -> None:
     g = p.add_subparsers(dest="inference_command", metavar="ACTION")
     e = g.add_parser("export", help="write a model (LoRA merged first) as GGUF, ONNX or a merged safetensors dir")
     e.add_argument("--model", "-m", required=True, help="model dir, LoRA adapter dir, .gguf, hub id or alias")
-    e.add_argument("--format", "-f", dest="fmt", required=True, choices=["gguf", "onnx", "safetensors"])
+    e.add_argument("--format", "-f", dest="fmt", required=True, choices=["gguf", "onnx", "safetensors"],
+                   help="gguf (llama.cpp, Ollama), onnx (ONNX Runtime) or safetensors (transformers)")
     e.add_argument("--output", "-o", required=True, help="file (gguf) or directory (onnx, safetensors) to create")
     e.add_argument("--dtype", help="gguf: f32, f16 (default), bf16, q8_0, q4_0; onnx: f32; safetensors: fp32 "
                                    "weights as trained")
@@ -19,17 +20,18 @@ def register(sub) -> None:
     e.set_defaults(handler=cmd_export)
     b = g.add_parser("benchmark", help="TTFT, inter-token latency p50/p95/p99, requests/s, tokens/s, peak memory")
     b.add_argument("--model", "-m", required=True, help="source model (gives the tokenizer and config)")
-    b.add_argument("--runtime", default="native", choices=["native", "hf", "onnx", "gguf"])
+    b.add_argument("--runtime", default="native", choices=["native", "hf", "onnx", "gguf"],
+                   help="what runs the model (onnx/gguf need --path to an export)")
     b.add_argument("--path", help="the exported file (gguf) or folder (onnx) for those runtimes")
     b.add_argument("--batch", default="1,8", type=_ints, help="comma-separated batch sizes (default 1,8)")
-    b.add_argument("--prompt-len", dest="prompt_len", type=int, default=64)
-    b.add_argument("--new-tokens", dest="new_tokens", type=int, default=32)
+    b.add_argument("--prompt-len", dest="prompt_len", type=int, default=64, help="prompt tokens (default 64)")
+    b.add_argument("--new-tokens", dest="new_tokens", type=int, default=32, help="tokens generated (default 32)")
     b.add_argument("--device", help="auto (default), cpu, cuda")
     b.add_argument("--output", "-o", help="also write the rows as JSON here")
     b.set_defaults(handler=cmd_benchmark)
     o = g.add_parser("optimize", help="weight-only int8 / int4 quantization (torchao), then a before/after table")
     o.add_argument("--model", "-m", required=True, help="model dir, LoRA adapter dir, .gguf, hub id or alias")
-    o.add_argument("--quant", "-q", required=True, choices=["int8", "int4"])
+    o.add_argument("--quant", "-q", required=True, choices=["int8", "int4"], help="weight-only quantization")
     o.add_argument("--method", default="auto", choices=["auto", "weight-only", "intx"],
                    help="auto: int8 weight-only; int4 intx (int4 values per group of 32, stored in int8)")
     o.add_argument("--output", "-o", required=True, help="directory to create (loads with from_pretrained)")

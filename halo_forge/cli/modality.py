@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from halo_forge.cli import benchmark as bench_cli
 from halo_forge.cli import common
+from halo_forge.cli.options import config_overrides
 from halo_forge.cli import raft as raft_cli
 from halo_forge.cli import sft as sft_cli
 
@@ -30,8 +31,7 @@ def register(sub) -> None:
         raft_cli.add_raft_flags(t, task=False)
         t.set_defaults(handler=_handler("train", kind))
         b = g.add_parser("benchmark", help=f"benchmark for {desc}")
-        bench_cli._add_run_flags(b)
-        common.add_source_flags(b, task=False)
+        bench_cli._add_run_flags(b, source=True, task=False)
         b.set_defaults(handler=_handler("benchmark", kind))
         d = g.add_parser("datasets", help="list datasets of this kind")
         d.set_defaults(handler=_handler("datasets", kind))
@@ -60,7 +60,7 @@ def _handler(action: str, kind: str):
             return raft_cli.run_and_report(raft_cli.raft_config(args, task=kind))
         from halo_forge.bench.runner import run_benchmark
 
-        extra = common.preset_task(common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS), args, kind,
+        extra = common.preset_task(config_overrides(args, common.MODEL_OPTS, common.SOURCE_OPTS), args, kind,
                                    ("dataset", "prompts"))
         return bench_cli.finish(run_benchmark(bench_cli.bench_config(args, extra)), getattr(args, "print_json", False))
 

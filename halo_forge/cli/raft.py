@@ -6,34 +6,30 @@ import logging
 import sys
 
 from halo_forge.cli import common
+from halo_forge.cli.options import Opt, add_options, config_overrides, opt
 
 log = logging.getLogger(__name__)
 
 
+RAFT_OPTS = [opt("output_dir", "--output-dir", "-o"), opt("verifier.name", "--verifier", "-v"), opt("cycles"),
+             opt("samples_per_prompt", "--samples-per-prompt", "-n"), opt("lr_decay", "--lr-decay"),
+             opt("min_lr", "--min-lr"), opt("resume_from_cycle", "--resume-from-cycle"),
+             opt("verifier.workers", "--verify-workers")]
+SELECTION_OPTS = [opt("selection." + name, "--" + name.replace("_", "-"))
+                  for name in ("select_on", "reward_threshold", "keep_top_percent", "max_per_prompt", "drop_uniform")]
+
+
+def raft_options(task: bool = True) -> list[Opt]:
+    opts = [*common.MODEL_OPTS, *common.SOURCE_OPTS, *common.GEN_OPTS, *common.TRAIN_OPTS, *common.SANDBOX_OPTS,
+            *common.REPORT_OPTS, *RAFT_OPTS, *SELECTION_OPTS]
+    return opts if task else common.without_task(opts)
+
+
 def add_raft_flags(p, task: bool = True) -> None:
+    from halo_forge.config import RaftConfig
+
     common.add_config_flag(p)
-    common.add_model_flags(p)
-    common.add_source_flags(p, task)
-    common.add_generation_flags(p)
-    common.add_training_flags(p)
-    common.add_sandbox_flags(p)
-    p.add_argument("--output-dir", "-o", dest="output_dir")
-    p.add_argument("--verifier", "-v", help="registered verifier name (default: the task kind's, or each row's type)")
-    p.add_argument("--cycles", type=int)
-    p.add_argument("--samples-per-prompt", dest="samples_per_prompt", type=int)
-    p.add_argument("--reward-threshold", dest="reward_threshold", type=float)
-    p.add_argument("--keep-top-percent", dest="keep_top_percent", type=float)
-    p.add_argument("--max-per-prompt", dest="max_per_prompt", type=int)
-    p.add_argument("--lr-decay", dest="lr_decay", type=float)
-    p.add_argument("--min-lr", dest="min_lr", type=float)
-    p.add_argument("--resume-from-cycle", dest="resume_from_cycle", type=int)
-    common.add_report_flag(p)
-
-
-RAFT_FLAGS = {"output_dir": "output_dir", "verifier": "verifier.name", "cycles": "cycles",
-              "samples_per_prompt": "samples_per_prompt", "reward_threshold": "reward_threshold",
-              "keep_top_percent": "keep_top_percent", "max_per_prompt": "max_per_prompt", "lr_decay": "lr_decay",
-              "min_lr": "min_lr", "resume_from_cycle": "resume_from_cycle"}
+    add_options(p, RaftConfig, raft_options(task))
 
 
 def register(sub) -> None:
@@ -47,8 +43,7 @@ def register(sub) -> None:
 def raft_config(args, task: str | None = None):
     from halo_forge.config import RaftConfig, load_config
 
-    ov = common.overrides(args, common.MODEL_FLAGS, common.SOURCE_FLAGS, common.GEN_FLAGS, common.TRAIN_FLAGS,
-                          common.LORA_FLAGS, common.SANDBOX_FLAGS, common.REPORT_FLAGS, RAFT_FLAGS)
+    ov = config_overrides(args, raft_options())
     common.preset_task(ov, args, task, ("dataset", "prompts"))
     return load_config(RaftConfig, getattr(args, "config", None), ov)
 

@@ -16,7 +16,7 @@ def register(sub) -> None:
                                      "native engine, plus Ollama's /api/chat")
     p.add_argument("--model", "-m", required=True, help="model dir, LoRA adapter dir, .gguf, hub id or alias")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     p.add_argument("--max-batch", dest="max_batch", type=int, default=64,
                    help="sequences decoded together (continuous batching across requests)")
     p.add_argument("--max-model-len", dest="max_len", type=int, default=2048, help="prompt + completion tokens")

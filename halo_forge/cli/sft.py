@@ -5,26 +5,23 @@ from __future__ import annotations
 import json
 
 from halo_forge.cli import common
+from halo_forge.cli.options import Opt, add_options, config_overrides, opt
+
+
+SFT_OPTS = [opt("dataset", "--dataset", "-d"), opt("data_file", "--data"), opt("split"), opt("limit"),
+            opt("output_dir", "--output-dir", "-o"), opt("eval_fraction", "--eval-fraction"),
+            opt("early_stopping_patience", "--early-stopping-patience"), opt("merge"), opt("resume")]
+
+
+def sft_options() -> list[Opt]:
+    return [*common.MODEL_OPTS, *common.TRAIN_OPTS, *SFT_OPTS]
 
 
 def add_sft_flags(p) -> None:
+    from halo_forge.config import SFTConfig
+
     common.add_config_flag(p)
-    common.add_model_flags(p)
-    common.add_training_flags(p)
-    p.add_argument("--dataset", "-d", help="registered dataset whose reference answers are the targets")
-    p.add_argument("--data", dest="data_file", help="local JSONL: text, messages or prompt+response rows")
-    p.add_argument("--split")
-    p.add_argument("--limit", type=int)
-    p.add_argument("--output-dir", "-o", dest="output_dir")
-    p.add_argument("--eval-fraction", dest="eval_fraction", type=float)
-    p.add_argument("--early-stopping-patience", dest="early_stopping_patience", type=int)
-    p.add_argument("--merge", action="store_true", help="also write merged full weights (LoRA)")
-    p.add_argument("--resume", action="store_true", help="continue a killed run from its last checkpoint")
-
-
-SFT_FLAGS = {"dataset": "dataset", "data_file": "data_file", "split": "split", "limit": "limit",
-             "output_dir": "output_dir", "eval_fraction": "eval_fraction",
-             "early_stopping_patience": "early_stopping_patience", "merge": "merge", "resume": "resume"}
+    add_options(p, SFTConfig, sft_options())
 
 
 def register(sub) -> None:
@@ -40,7 +37,7 @@ def register(sub) -> None:
 def sft_config(args, task: str | None = None):
     from halo_forge.config import SFTConfig, load_config
 
-    ov = common.overrides(args, common.MODEL_FLAGS, common.TRAIN_FLAGS, common.LORA_FLAGS, SFT_FLAGS)
+    ov = config_overrides(args, sft_options())
     common.preset_task(ov, args, task, ("dataset", "data_file"))
     return load_config(SFTConfig, getattr(args, "config", None), ov)
 

@@ -9,11 +9,11 @@ from halo_forge.errors import DataError
 
 def register(sub) -> None:
     p = sub.add_parser("verify", help="re-score saved samples (samples.jsonl) with a verifier")
-    p.add_argument("samples")
+    p.add_argument("samples", help="samples JSONL (as RAFT, benchmarks and data generate write)")
     p.add_argument("--verifier", "-v", default="auto", help="verifier name (default: each row's own type)")
     p.add_argument("--options", help="verifier options as JSON, e.g. '{\"partial_credit\": true}'")
     p.add_argument("--output", "-o", help="write re-scored samples here (JSONL)")
-    p.add_argument("--workers", type=int)
+    p.add_argument("--workers", type=int, help="parallel verifications (default: the verifier's own)")
     p.add_argument("--allow-weak-isolation", dest="allow_weak_isolation", action="store_true",
                    help="run model-written code even without bubblewrap (rlimits only)")
     p.set_defaults(handler=cmd_verify)
@@ -22,6 +22,7 @@ def register(sub) -> None:
 def cmd_verify(args) -> int:
     from halo_forge.data.jsonl import iter_jsonl, write_jsonl_atomic
     from halo_forge.data.task import Task
+    from halo_forge.provenance import verifier_version
     from halo_forge.rollout import sample_record
     from halo_forge.train.raft import reward_histogram
     from halo_forge.verify.registry import get_verifier
@@ -41,10 +42,11 @@ def cmd_verify(args) -> int:
     verifier = get_verifier(args.verifier, **options)
     require_isolation(verifier, [t for t, _ in rows], getattr(args, "allow_weak_isolation", False))
     verdicts = verifier.verify_batch([(t, r["completion"]) for t, r in rows], getattr(args, "workers", None))
+    version = verifier_version(verifier, [t for t, _ in rows])
     out = []
     for (task, row), v in zip(rows, verdicts):
         meta = {k: row[k] for k in ("model", "sampling", "cycle", "engine") if k in row}
-        rec = sample_record(task, row, v, {**meta, "verifier": args.verifier})
+        rec = sample_record(task, row, v, {**meta, "verifier": args.verifier, "verifier_version": version})
         rec["sample_index"] = row.get("sample_index", 0)
         out.append(rec)
     rewards = [r["reward"] for r in out if r["reward"] is not None]

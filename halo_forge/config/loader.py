@@ -92,7 +92,14 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: dict[st
     """Build a typed config from an optional YAML file plus the flags the user passed."""
     from halo_forge.config.legacy import translate_keys
 
+    from halo_forge.config.schema import nest_selection_keys
+
     data = translate_keys(load_yaml(path), str(path), set(cls.model_fields)) if path else {}
+    if "selection" in cls.model_fields:  # flat aliases first, so a --flag (a nested key) overrides them
+        try:
+            data = nest_selection_keys(data)
+        except ValueError as exc:
+            raise ConfigError(f"config error in {path}: {exc}") from None
     data = apply_overrides(data, overrides or {})
     try:
         return cls.model_validate(data)

@@ -29,6 +29,7 @@ def _engine(name: str) -> str:
 
 
 TaskKindName = Annotated[str, AfterValidator(_task_kind)]
+TASK_HELP = "task kind: prompt format, default verifier, model adapter"
 EngineName = Annotated[str, AfterValidator(_engine)]
 
 class Strict(BaseModel):
@@ -38,46 +39,54 @@ class Strict(BaseModel):
 
 
 class LoraConfig(Strict):
-    enabled: bool = True
-    r: int = Field(16, ge=1)
-    alpha: int = Field(32, ge=1)
-    dropout: float = Field(0.05, ge=0, lt=1)
-    target_modules: list[str] | str = "all-linear"
+    enabled: bool = Field(True, description="train a LoRA adapter (--no-lora: full fine-tuning)")
+    r: int = Field(16, ge=1, description="LoRA rank")
+    alpha: int = Field(32, ge=1, description="LoRA alpha (scale = alpha / r)")
+    dropout: float = Field(0.05, ge=0, lt=1, description="LoRA dropout")
+    target_modules: list[str] | str = Field("all-linear", description="modules that get adapters (PEFT names)")
 
 
 class TrainingConfig(Strict):
     """Optimisation settings shared by SFT and each RAFT cycle."""
 
-    learning_rate: float = Field(5e-5, gt=0)
-    epochs: float = Field(1.0, gt=0)
-    max_steps: int | None = Field(None, ge=1)
-    batch_size: int = Field(4, ge=1)
-    grad_accum: int = Field(1, ge=1)
-    warmup_ratio: float = Field(0.03, ge=0, le=0.5)
-    lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
-    weight_decay: float = Field(0.0, ge=0)
-    max_grad_norm: float = Field(1.0, gt=0)
-    max_seq_len: int = Field(1024, ge=16)
-    gradient_checkpointing: bool = False
-    logging_steps: int = Field(10, ge=1)
+    learning_rate: float = Field(5e-5, gt=0, description="peak learning rate (RAFT: of cycle 1)")
+    epochs: float = Field(1.0, gt=0, description="passes over the training examples")
+    max_steps: int | None = Field(None, ge=1, description="stop after this many optimiser steps")
+    batch_size: int = Field(4, ge=1, description="training examples per device step")
+    grad_accum: int = Field(1, ge=1, description="gradient accumulation steps")
+    warmup_ratio: float = Field(0.03, ge=0, le=0.5, description="fraction of steps spent warming up the LR")
+    lr_scheduler: Literal["cosine", "linear", "constant"] = Field("cosine", description="LR schedule within a run")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay")
+    max_grad_norm: float = Field(1.0, gt=0, description="gradient clipping norm")
+    max_seq_len: int = Field(1024, ge=16, description="training sequences are cut to this many tokens")
+    gradient_checkpointing: bool = Field(False, description="recompute activations to save memory")
+    logging_steps: int = Field(10, ge=1, description="log the loss every N steps")
 
 
 class GenerationConfig(Strict):
-    engine: EngineName = "auto"
-    temperature: float = Field(0.7, ge=0)
-    top_p: float = Field(0.95, gt=0, le=1)
-    top_k: int = Field(0, ge=0)
-    max_new_tokens: int = Field(512, ge=1)
-    batch_size: int = Field(32, ge=1)
-    stop: list[str] = Field(default_factory=list)
+    engine: EngineName = Field("auto", description="generation engine (auto: native when it supports the model, else hf)")
+    temperature: float = Field(0.7, ge=0, description="sampling temperature (0: greedy)")
+    top_p: float = Field(0.95, gt=0, le=1, description="nucleus sampling mass")
+    top_k: int = Field(0, ge=0, description="sample among the k likeliest tokens (0: off)")
+    max_new_tokens: int = Field(512, ge=1, description="tokens generated per sample at most")
+    batch_size: int = Field(32, ge=1, description="sequences decoded together (and the persist/verify chunk)")
+    stop: list[str] = Field(default_factory=list, description="stop strings")
+
+    def sampling(self, n: int, seed: int) -> Any:
+        """The only translation of this section into the engines' SamplingParams (RAFT, benchmarks
+        and recipes used to copy it, with top_p defaults that disagreed)."""
+        from halo_forge.generation.base import SamplingParams
+
+        return SamplingParams(n=n, temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
+                              max_new_tokens=self.max_new_tokens, stop=tuple(self.stop), seed=seed)
 
 
 class VerifierSpec(Strict):
     """A registered verifier by name plus its options; task rows may add per-task data."""
 
-    name: str = "auto"
-    options: dict[str, Any] = Field(default_factory=dict)
-    workers: int | None = Field(None, ge=1)
+    name: str = Field("auto", description="registered verifier (auto: the task kind's default; see docs/extending.md)")
+    options: dict[str, Any] = Field(default_factory=dict, description="the verifier's options")
+    workers: int | None = Field(None, ge=1, description="parallel verifications (default: the verifier's own)")
 
 
 class SandboxConfig(Strict):
@@ -87,35 +96,36 @@ class SandboxConfig(Strict):
 
 
 class ModelFields(Strict):
-    model: str = "smollm2-135m-instruct"
-    device: str = "auto"
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    seed: int = 42
+    model: str = Field("smollm2-135m-instruct", description="hub id, local dir, .gguf file, adapter dir, or alias")
+    device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="weights dtype (auto: bf16 on GPUs, fp32 on CPUs)")
+    seed: int = Field(42, description="seed of sampling, shuffling and adapter init")
 
 
 class TaskSource(Strict):
     """Where task rows come from: a registered dataset or a local JSONL of task rows."""
 
-    task: TaskKindName = "code"
-    dataset: str | None = None
-    prompts: str | None = None
-    split: str = "train"
-    limit: int | None = Field(None, ge=1)
+    task: TaskKindName = Field("code", description=TASK_HELP)
+    dataset: str | None = Field(None, description="registered dataset (see `data prepare --list`)")
+    prompts: str | None = Field(None, description="task file: a JSONL or folder as `data prepare` writes, or a "
+                                                  "seed-prompt template file (.yaml)")
+    split: str = Field("train", description="dataset split")
+    limit: int | None = Field(None, ge=1, description="use only the first N tasks")
 
 
 class SFTConfig(ModelFields):
-    task: TaskKindName = "code"
-    dataset: str | None = None
-    data_file: str | None = None
-    split: str = "train"
-    limit: int | None = Field(None, ge=1)
-    output_dir: str = "runs/sft"
+    task: TaskKindName = Field("code", description=TASK_HELP)
+    dataset: str | None = Field(None, description="registered dataset whose reference answers are the targets")
+    data_file: str | None = Field(None, description="local JSONL: text, messages or prompt+response rows")
+    split: str = Field("train", description="dataset split")
+    limit: int | None = Field(None, ge=1, description="use only the first N examples")
+    output_dir: str = Field("runs/sft", description="where checkpoints and final_model go")
     lora: LoraConfig = Field(default_factory=LoraConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
-    eval_fraction: float = Field(0.0, ge=0, lt=1)
-    early_stopping_patience: int | None = Field(None, ge=1)
-    merge: bool = False
-    resume: bool = False
+    eval_fraction: float = Field(0.0, ge=0, lt=1, description="hold out this fraction for eval loss")
+    early_stopping_patience: int | None = Field(None, ge=1, description="stop after N evals without improvement")
+    merge: bool = Field(False, description="also write merged full weights (LoRA)")
+    resume: bool = Field(False, description="continue a killed run from its last checkpoint")
 
     @model_validator(mode="after")
     def _one_source(self) -> "SFTConfig":
@@ -124,24 +134,51 @@ class SFTConfig(ModelFields):
         return self
 
 
+class SelectionConfig(Strict):
+    """Which samples a RAFT cycle trains on, per prompt (train/selection.py applies it)."""
+
+    select_on: Literal["reward", "passed"] = Field(
+        "reward", description="reward: keep rewards >= reward_threshold; passed: keep what the verifier passed "
+                              "(its own scale; the threshold is not used)")
+    reward_threshold: float = Field(0.5, ge=0, description="keep samples with at least this reward")
+    keep_top_percent: float = Field(0.5, gt=0, le=1, description="then keep this top fraction by reward")
+    max_per_prompt: int | None = Field(None, ge=1, description="keep at most N samples of one prompt")
+    dedup: bool = Field(True, description="drop duplicate completions of one prompt")
+    drop_uniform: bool = Field(False, description="drop prompts whose samples all got the same reward")
+
+
+def nest_selection_keys(data: Any) -> Any:
+    """The flat keys of earlier YAML files (`reward_threshold: 1.0` at the top) are aliases of
+    `selection.*`; both forms with different values are an error, not a silent pick."""
+    if not isinstance(data, dict) or not any(k in data for k in SelectionConfig.model_fields):
+        return data
+    data, section = dict(data), dict(data.get("selection") or {})
+    for key in SelectionConfig.model_fields:
+        if key in data:
+            value = data.pop(key)
+            if key in section and section[key] != value:
+                raise ValueError(f"'{key}' ({value!r}) and 'selection.{key}' ({section[key]!r}) disagree")
+            section[key] = value
+    data["selection"] = section
+    return data
+
+
 class RaftConfig(ModelFields, TaskSource):
-    output_dir: str = "runs/raft"
+    output_dir: str = Field("runs/raft", description="run folder: cycles, samples, summary, final_model")
     verifier: VerifierSpec = Field(default_factory=VerifierSpec)
-    cycles: int = Field(5, ge=1)
-    samples_per_prompt: int = Field(8, ge=1)
-    reward_threshold: float = Field(0.5, ge=0)
-    keep_top_percent: float = Field(0.5, gt=0, le=1)
-    max_per_prompt: int | None = Field(None, ge=1)
-    dedup: bool = True
-    drop_uniform: bool = False
-    lr_decay: float = Field(0.85, gt=0, le=1)
-    min_lr: float = Field(1e-6, ge=0)
+    cycles: int = Field(5, ge=1, description="RAFT cycles")
+    samples_per_prompt: int = Field(8, ge=1, description="samples generated per prompt each cycle (N)")
+    selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    lr_decay: float = Field(0.85, gt=0, le=1, description="learning rate factor per cycle")
+    min_lr: float = Field(1e-6, ge=0, description="learning rate floor across cycles")
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     lora: LoraConfig = Field(default_factory=LoraConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
-    resume_from_cycle: int | None = Field(None, ge=1)
+    resume_from_cycle: int | None = Field(None, ge=1, description="discard cycles from N on and run them again")
     report: bool = Field(True, description="write OUTPUT_DIR/report.html at the end (halo-forge report)")
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+
+    _flat_selection_keys = model_validator(mode="before")(nest_selection_keys)
 
     @model_validator(mode="after")
     def _one_source(self) -> "RaftConfig":
@@ -154,13 +191,13 @@ BENCH_TEMPERATURE = 0.8  # pass@k with k > 1 needs sampled, diverse samples
 
 
 class BenchmarkConfig(ModelFields, TaskSource):
-    split: str = "test"
+    split: str = Field("test", description="dataset split")
     verifier: VerifierSpec | None = None
-    samples: int = Field(10, ge=1)
-    k: list[int] = Field(default_factory=lambda: [1, 5, 10])
-    output: str = "results/benchmark.json"
+    samples: int = Field(10, ge=1, description="samples generated per task (N)")
+    k: list[int] = Field(default_factory=lambda: [1, 5, 10], description="comma-separated k values for pass@k (k <= N)")
+    output: str = Field("results/benchmark.json", description="result JSON (samples beside it)")
     generation: GenerationConfig = Field(default_factory=lambda: GenerationConfig(temperature=BENCH_TEMPERATURE))
-    hardware_metrics: bool = False
+    hardware_metrics: bool = Field(False, description="sample GPU power, memory and utilisation")
     report: bool = Field(True, description="write RESULT.report.html beside the result (halo-forge report)")
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
 

@@ -24,7 +24,6 @@ def run_full(model: str, cycles: int, output_dir: str, limit: int | None = None,
     from halo_forge.bench.hardware import HardwareMonitor
     from halo_forge.bench.runner import evaluate_tasks
     from halo_forge.data.registry import load_source_tasks
-    from halo_forge.generation import SamplingParams
     from halo_forge.models import load_model
     from halo_forge.tasks import get_task_kind
     from halo_forge.train.raft import run_raft
@@ -34,7 +33,7 @@ def run_full(model: str, cycles: int, output_dir: str, limit: int | None = None,
     kind = get_task_kind("code")
     heldout = load_source_tasks("cpp_basics", None, "test", limit)
     verifier = get_verifier("execution")
-    params = SamplingParams(n=HELDOUT_SAMPLES, temperature=0.7, top_p=0.95, max_new_tokens=256, seed=seed)
+    params = GenerationConfig(temperature=0.7, top_p=0.95, max_new_tokens=256).sampling(HELDOUT_SAMPLES, seed)
     stages: list[dict[str, Any]] = []
 
     def evaluate(label: str, m: Any, tok: Any) -> dict[str, Any]:

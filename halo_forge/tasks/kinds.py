@@ -72,12 +72,15 @@ def get_task_kind(name: str) -> TaskKind:
     return TASK_KINDS.get_or_raise(name)
 
 
-def resolve_verifier(kind: TaskKind, spec: Any = None) -> Any:
+def resolve_verifier(kind: TaskKind, spec: Any = None, tasks: list[Task] | None = None) -> Any:
     """The verifier a run over `kind` uses — one meaning of `auto` for RAFT, benchmarks and
     `data generate`: the kind's default verifier (for kinds whose rows name their own checker,
     code and audio, that default is the per-row dispatcher `auto`). `spec` is a VerifierSpec
-    (name + options) or None."""
+    (name + options) or None. With `tasks`, its preflight runs now: before any model is loaded."""
     from halo_forge.verify.registry import get_verifier
 
     name = getattr(spec, "name", None) or "auto"
-    return get_verifier(kind.default_verifier if name == "auto" else name, **(getattr(spec, "options", None) or {}))
+    verifier = get_verifier(kind.default_verifier if name == "auto" else name, **(getattr(spec, "options", None) or {}))
+    if tasks is not None:
+        verifier.preflight(tasks)
+    return verifier

@@ -12,6 +12,7 @@ import logging
 import shutil
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,7 +23,7 @@ from halo_forge.errors import ResumeError
 from halo_forge.train.artifacts import RunDir
 from halo_forge.train.examples import Example
 from halo_forge.train.schedule import cycle_learning_rate
-from halo_forge.train.selection import SelectionPolicy, select_samples
+from halo_forge.train.selection import select_samples
 
 log = logging.getLogger(__name__)
 
@@ -117,27 +118,35 @@ def _summary(cfg: RaftConfig, cycles: list, status: str | None, model: Any, engi
     return out
 
 
-def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
-             report: Callable[[dict[str, Any]], None] | None = None,
-             after_cycle: Callable[[int, Any, Any], dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Run (or resume) the configured cycles. `after_cycle(n, model, tok)` may evaluate the live
-    model (e.g. on a held-out split); its result is stored in the cycle's metrics."""
-    import torch
+@dataclass
+class _Session:
+    """What one RAFT run holds across its cycles (set up once, before the first cycle)."""
+    cfg: RaftConfig
+    kind: Any
+    tasks: list
+    verifier: Any
+    isolation: str
+    run: RunDir
+    started: float
+    cycles: list = field(default_factory=list)
+    model: Any = None
+    tok: Any = None
+    engine: Any = None
+    requests: list = field(default_factory=list)
+    batcher: Any = None
 
-    from halo_forge.generation import SamplingParams
-    from halo_forge.generation.base import check_engine_available
-    from halo_forge.rollout import fail_if_all_errors, rollout
-    from halo_forge.tasks import get_task_kind, resolve_verifier
-    from halo_forge.train.trainer import train_on_examples
-    from halo_forge.verify.sandbox.guard import require_isolation
+    @property
+    def summary_path(self) -> Path:
+        return self.run.root / "training_summary.json"
 
-    kind = get_task_kind(cfg.task)
-    tasks = load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit)
-    by_id = {t.id: t for t in tasks}
-    verifier = resolve_verifier(kind, cfg.verifier)
-    isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)  # before anything is written
-    check_engine_available(cfg.generation.engine)
-    started = time.time()
+    def write_summary(self, status: str | None) -> None:
+        write_json_atomic(self.summary_path, _summary(self.cfg, self.cycles, status, self.model, self.engine.name,
+                                                      self.isolation, self.verifier, self.tasks, self.started))
+
+
+def _open_run(cfg: RaftConfig) -> tuple[RunDir, int]:
+    """Lock the output dir, check it belongs to this config, apply --resume-from-cycle; the first
+    cycle still to run."""
     run = RunDir(cfg.output_dir)
     run.root.mkdir(parents=True, exist_ok=True)
     run.lock()
@@ -147,79 +156,108 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
             raise ResumeError(f"--resume-from-cycle {cfg.resume_from_cycle}: cycle {cfg.resume_from_cycle - 1} "
                               f"is not complete in {run.root} (latest: {run.latest_completed()})")
         run.discard_from(cfg.resume_from_cycle)
-    start = run.latest_completed() + 1
-    summary_path = run.root / "training_summary.json"
-    states = [run.state(c) for c in range(1, start)]
-    cycles: list[dict[str, Any]] = [st["metrics"] for st in states if st.get("metrics")]
+    return run, run.latest_completed() + 1
+
+
+def _run_cycle(s: _Session, cycle: int, stop_event: threading.Event | None,
+               after_cycle: Callable[[int, Any, Any], dict[str, Any]] | None) -> dict[str, Any] | None:
+    """Generate → verify → select → train → save for one cycle; None when interrupted."""
+    from halo_forge.provenance import verifier_version
+    from halo_forge.rollout import fail_if_all_errors, rollout
+    from halo_forge.train.trainer import train_on_examples
+
+    cfg, cdir, seed = s.cfg, s.run.cycle(cycle), s.cfg.seed * 1000 + cycle
+    params = cfg.generation.sampling(cfg.samples_per_prompt, seed)
+    meta = {"cycle": cycle, "model": f"{cfg.model}@cycle{cycle - 1}", "engine": s.engine.name,
+            "sampling": params.to_dict(), "verifier": s.verifier.name,
+            "verifier_version": verifier_version(s.verifier, s.tasks)}
+    s.run.write_state(cycle, {"cycle": cycle, "phase": "generate"})
+    records, rstats = rollout(s.tasks, s.requests, s.engine, params, cfg.generation.batch_size, s.verifier, cdir, meta,
+                              stop_event, cfg.verifier.workers)
+    if rstats.interrupted:
+        return None
+    fail_if_all_errors(records)
+    kept, sel = select_samples(records, cfg.selection)
+    write_jsonl_atomic(cdir / "selected.jsonl", kept)
+    lr = cycle_learning_rate(cfg.training.learning_rate, cycle, cfg.lr_decay, cfg.min_lr)
+    s.run.write_state(cycle, {"cycle": cycle, "phase": "train", "kept": len(kept)})
+    by_id = {t.id: t for t in s.tasks}
+    examples = [Example(s.kind.build_messages(by_id[k["task_id"]]), k["completion"], media=by_id[k["task_id"]].media)
+                for k in kept]
+    t0 = time.monotonic()
+    outcome = train_on_examples(s.model, s.batcher, examples, cfg.training, lr, str(cdir / "trainer"), seed, stop_event)
+    train_time = time.monotonic() - t0
+    if outcome.interrupted:
+        return None
+    _save_model(s.model, s.tok, cdir / "model")
+    shutil.rmtree(cdir / "trainer", ignore_errors=True)
+    metrics = {
+        "cycle": cycle, **cycle_metrics(records), "kept": len(kept), "selection": sel, "isolation": s.isolation,
+        "learning_rate": lr, "train_steps": outcome.steps, "train_loss": outcome.loss,
+        "timing": {"generate_s": round(rstats.generation_time, 2), "verify_s": round(rstats.verification_time, 2),
+                   "train_s": round(train_time, 2)},
+        "tokens_generated": rstats.tokens_generated, "gen_tokens_per_s": round(rstats.tokens_per_second, 1),
+        "train_tokens_per_s": round(outcome.tokens / train_time, 1) if train_time > 0 else None,
+    }
+    if after_cycle is not None:
+        metrics["heldout"] = after_cycle(cycle, s.model, s.tok)
+    return metrics
+
+
+def _publish_final_model(run: RunDir) -> None:
+    """final_model = the last completed cycle's weights (copied under a temp name, then renamed)."""
+    last = run.cycle(run.latest_completed()) / "model"
+    final = run.root / "final_model"
+    tmp = final.with_name("final_model.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(last, tmp)
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+
+
+def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
+             report: Callable[[dict[str, Any]], None] | None = None,
+             after_cycle: Callable[[int, Any, Any], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Run (or resume) the configured cycles. `after_cycle(n, model, tok)` may evaluate the live
+    model (e.g. on a held-out split); its result is stored in the cycle's metrics."""
+    import torch
+
+    from halo_forge.generation.base import check_engine_available
+    from halo_forge.tasks import get_task_kind, resolve_verifier
+    from halo_forge.verify.sandbox.guard import require_isolation
+
+    kind = get_task_kind(cfg.task)
+    tasks = load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit)
+    verifier = resolve_verifier(kind, cfg.verifier, tasks)  # its preflight runs before any model is loaded
+    isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)  # before anything is written
+    check_engine_available(cfg.generation.engine)
+    started = time.time()
+    run, start = _open_run(cfg)
+    s = _Session(cfg, kind, tasks, verifier, isolation, run, started)
+    s.cycles = [st["metrics"] for st in (run.state(c) for c in range(1, start)) if st.get("metrics")]
     if start > cfg.cycles:
         log.info("all %d cycles already complete in %s", cfg.cycles, run.root)
-        return {"cycles": cycles, "status": "complete", "output_dir": str(run.root)}
-
+        return {"cycles": s.cycles, "status": "complete", "output_dir": str(run.root)}
     torch.manual_seed(cfg.seed)
     adapter = kind.model_adapter()
-    model, tok = _load_policy(cfg, run, start, adapter)
-    engine = adapter.engine(cfg.generation.engine, model, tok)
-    requests = kind.requests(adapter, tok, tasks)
-    batcher = adapter.batcher(tok)
-    policy = SelectionPolicy(cfg.reward_threshold, cfg.keep_top_percent, cfg.max_per_prompt, cfg.dedup,
-                             cfg.drop_uniform)
+    s.model, s.tok = _load_policy(cfg, run, start, adapter)
+    s.engine = adapter.engine(cfg.generation.engine, s.model, s.tok)
+    s.requests, s.batcher = kind.requests(adapter, s.tok, tasks), adapter.batcher(s.tok)
     tb = _TensorBoard(run.root / "tensorboard")
     status = "complete"
     for cycle in range(start, cfg.cycles + 1):
-        cdir = run.cycle(cycle)
-        seed = cfg.seed * 1000 + cycle
-        params = SamplingParams(n=cfg.samples_per_prompt, temperature=cfg.generation.temperature,
-                                top_p=cfg.generation.top_p, top_k=cfg.generation.top_k,
-                                max_new_tokens=cfg.generation.max_new_tokens, stop=tuple(cfg.generation.stop), seed=seed)
-        meta = {"cycle": cycle, "model": f"{cfg.model}@cycle{cycle - 1}", "engine": engine.name,
-                "sampling": params.to_dict(), "verifier": verifier.name}
-        run.write_state(cycle, {"cycle": cycle, "phase": "generate"})
-        records, rstats = rollout(tasks, requests, engine, params, cfg.generation.batch_size, verifier, cdir, meta,
-                                  stop_event, cfg.verifier.workers)
-        if rstats.interrupted:
+        metrics = _run_cycle(s, cycle, stop_event, after_cycle)
+        if metrics is None:
             status = "interrupted"
             break
-        fail_if_all_errors(records)
-        kept, sel = select_samples(records, policy)
-        write_jsonl_atomic(cdir / "selected.jsonl", kept)
-        lr = cycle_learning_rate(cfg.training.learning_rate, cycle, cfg.lr_decay, cfg.min_lr)
-        run.write_state(cycle, {"cycle": cycle, "phase": "train", "kept": len(kept)})
-        examples = [Example(kind.build_messages(by_id[s["task_id"]]), s["completion"], media=by_id[s["task_id"]].media)
-                    for s in kept]
-        t0 = time.monotonic()
-        outcome = train_on_examples(model, batcher, examples, cfg.training, lr, str(cdir / "trainer"), seed, stop_event)
-        train_time = time.monotonic() - t0
-        if outcome.interrupted:
-            status = "interrupted"
-            break
-        _save_model(model, tok, cdir / "model")
-        shutil.rmtree(cdir / "trainer", ignore_errors=True)
-        metrics = {
-            "cycle": cycle, **cycle_metrics(records), "kept": len(kept), "selection": sel, "isolation": isolation,
-            "learning_rate": lr, "train_steps": outcome.steps, "train_loss": outcome.loss,
-            "timing": {"generate_s": round(rstats.generation_time, 2), "verify_s": round(rstats.verification_time, 2),
-                       "train_s": round(train_time, 2)},
-            "tokens_generated": rstats.tokens_generated, "gen_tokens_per_s": round(rstats.tokens_per_second, 1),
-            "train_tokens_per_s": round(outcome.tokens / train_time, 1) if train_time > 0 else None,
-        }
-        if after_cycle is not None:
-            metrics["heldout"] = after_cycle(cycle, model, tok)
         run.write_state(cycle, {"cycle": cycle, "phase": "done", "metrics": metrics})
         run.mark_completed(cycle)
-        cycles.append(metrics)
-        write_json_atomic(summary_path,
-                          _summary(cfg, cycles, None, model, engine.name, isolation, verifier, tasks, started))
+        s.cycles.append(metrics)
+        s.write_summary(None)
         tb.cycle(cycle, metrics)
         if report:
             report(metrics)
     if status == "complete":
-        last = run.cycle(run.latest_completed()) / "model"
-        final = run.root / "final_model"
-        tmp = final.with_name("final_model.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(last, tmp)
-        shutil.rmtree(final, ignore_errors=True)
-        tmp.rename(final)
-    write_json_atomic(summary_path, _summary(cfg, cycles, status, model, engine.name, isolation, verifier, tasks,
-                                             started))
-    return {"cycles": cycles, "status": status, "output_dir": str(run.root)}
+        _publish_final_model(run)
+    s.write_summary(status)
+    return {"cycles": s.cycles, "status": status, "output_dir": str(run.root)}

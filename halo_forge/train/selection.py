@@ -1,6 +1,8 @@
 """Which samples a RAFT cycle trains on. Selection is per prompt, so no prompt crowds out others.
 
-For each prompt: drop samples that could not be verified (errors), keep rewards >= threshold,
+For each prompt: drop samples that could not be verified (errors), keep rewards >= threshold
+(or, with `select_on: passed`, what the verifier passed — the threshold then needs no knowledge
+of the verifier's reward scale),
 de-duplicate identical completions (whitespace-normalised), optionally drop prompts whose
 samples all got the same reward (no signal), keep the top `keep_top_percent` by reward
 (at least one), then cap at `max_per_prompt`.
@@ -10,17 +12,12 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
+from halo_forge.config.schema import SelectionConfig
 
-@dataclass(frozen=True)
-class SelectionPolicy:
-    reward_threshold: float = 0.5
-    keep_top_percent: float = 0.5
-    max_per_prompt: int | None = None
-    dedup: bool = True
-    drop_uniform: bool = False
+
+SelectionPolicy = SelectionConfig  # the config section is the policy (one definition, one set of defaults)
 
 
 def _norm(text: str) -> str:
@@ -41,7 +38,8 @@ def select_samples(samples: list[dict[str, Any]], policy: SelectionPolicy) -> tu
         if policy.drop_uniform and len(valid) > 1 and len({s["reward"] for s in valid}) == 1:
             stats["dropped_uniform"] += 1
             continue
-        good = [s for s in valid if s["reward"] >= policy.reward_threshold]
+        good = [s for s in valid if s.get("passed")] if policy.select_on == "passed" \
+            else [s for s in valid if s["reward"] >= policy.reward_threshold]
         if policy.dedup:
             seen, unique = set(), []
             for s in good:

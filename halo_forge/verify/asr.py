@@ -33,6 +33,17 @@ class ASRChecker(Verifier):
     name = "asr"
     default_workers = 1
 
+    def preflight(self, tasks: list[Task]) -> None:
+        from halo_forge.errors import VerifierUnavailable
+
+        try:
+            import jiwer  # noqa: F401
+        except ImportError:
+            raise VerifierUnavailable("the asr verifier needs jiwer: pip install 'halo-forge[audio]'") from None
+
+    def gold(self, task: Task) -> str | None:
+        return task.verifier.get("reference")
+
     def check(self, task: Task, completion: str, slot: int = 0) -> VerifyResult:
         try:
             import jiwer  # noqa: F401

@@ -31,6 +31,23 @@ class AutoVerifier(Verifier):
                 self._instances[type_name] = cls(**self.options)
             return self._instances[type_name]
 
+    def preflight(self, tasks: list[Task]) -> None:
+        from halo_forge.errors import VerifierUnavailable
+
+        by_type: dict[str, list[Task]] = {}
+        for t in tasks:
+            by_type.setdefault(str(t.verifier.get("type")), []).append(t)
+        for type_name, group in sorted(by_type.items()):
+            inner = self._for(type_name)
+            if inner is None:
+                raise VerifierUnavailable(f"task {group[0].id}: unknown verifier type '{type_name}' "
+                                          f"(known: {', '.join(VERIFIERS.names())})")
+            inner.preflight(group)
+
+    def gold(self, task: Task) -> str | None:
+        inner = self._for(str(task.verifier.get("type")))
+        return inner.gold(task) if inner is not None else None
+
     def check(self, task: Task, completion: str, slot: int = 0) -> VerifyResult:
         inner = self._for(str(task.verifier.get("type")))
         if inner is None:

@@ -81,6 +81,17 @@ class Verifier:
     def check(self, task: Task, completion: str, slot: int = 0) -> VerifyResult:
         raise NotImplementedError
 
+    def preflight(self, tasks: list[Task]) -> None:
+        """Raise VerifierUnavailable (one line) when this verifier cannot check these tasks on this
+        machine — a missing toolchain or optional package. Called before any model is loaded, so the
+        user learns it in a second, not once per sample after an hour of generation."""
+
+    def gold(self, task: Task) -> str | None:
+        """A completion this verifier must pass for `task`, built from the row's own reference
+        data; None when the row has none (or when no answer can "pass", e.g. compile-only rows).
+        `halo-forge test` and the test suite run every verifier on these, without special cases."""
+        return task.reference
+
     def verify(self, task: Task | Mapping[str, Any], completion: str, slot: int = 0) -> VerifyResult:
         try:
             return self.check(as_task(task), completion, slot)

@@ -183,6 +183,10 @@ def shows_work(text: str, answer: str | None) -> bool:
 @register_verifier
 class MathVerifier(Verifier):
     name = "math"
+
+    def gold(self, task: Task) -> str | None:
+        answer = task.verifier.get("answer")
+        return None if answer is None else f"The final answer is $\\boxed{{{answer}}}$."
     version = "2"
     # Numeric golds (GSM8K) never reach math-verify: ~8k samples/s on one core of the 2-core CPU machine.  # 2: percent/currency/unit answers accepted, unevaluated expressions rejected for numeric golds
     default_workers = 1

@@ -132,10 +132,29 @@ def match_calls(calls: list[dict], truth: list[dict]) -> tuple[bool, bool]:
     return True, True
 
 
+def _first_allowed(params: dict) -> dict:
+    out = {}
+    for k, allowed in params.items():
+        if not allowed or allowed[0] == "":  # "" marks an optional argument that may be left out
+            continue
+        v = allowed[0]
+        out[k] = _first_allowed(v) if isinstance(v, dict) else v
+    return out
+
+
 @register_verifier
 class ToolCallingVerifier(Verifier):
     name = "toolcall"
     default_workers = 1
+
+    def gold(self, task: Task) -> str | None:
+        """Hermes `<tool_call>`s built from the BFCL ground truth (first allowed value of each
+        argument); for a row where no tool applies, a plain answer."""
+        truth = task.verifier.get("ground_truth") or []
+        if not truth:
+            return None if task.verifier.get("expect_call") else "None of the tools applies to this request."
+        calls = [{"name": name, "arguments": _first_allowed(params)} for entry in truth for name, params in entry.items()]
+        return "\n".join(f"<tool_call>\n{json.dumps(c)}\n</tool_call>" for c in calls)
 
     def check(self, task: Task, completion: str, slot: int = 0) -> VerifyResult:
         r = {**DEFAULT_REWARDS, **(self.options.get("rewards") or {})}

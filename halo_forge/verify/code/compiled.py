@@ -58,6 +58,21 @@ class CompiledVerifier(Verifier):
     def _toolchain(self, task: Task) -> str:
         return self.options.get("toolchain") or self.toolchain
 
+    def preflight(self, tasks: list[Task]) -> None:
+        from halo_forge.errors import VerifierUnavailable
+
+        for pair in sorted({(self._toolchain(t), self._language(t)) for t in tasks}):
+            if pair[1] != "python" and find_compiler(*pair) is None:
+                raise VerifierUnavailable(f"verifier '{self.name}': toolchain '{pair[0]}' for {pair[1]} is not "
+                                          "installed here (see `halo-forge info`)")
+
+    def gold(self, task: Task) -> str | None:
+        """The row's reference program, fenced; None for compile-only rows (nothing can pass them)."""
+        runs = task.verifier.get("tests") or self.options.get("run") or task.verifier.get("run")
+        if not task.reference or not runs:
+            return None
+        return f"```{self._language(task)}\n{task.reference}\n```"
+
     # -- verification -------------------------------------------------------------------------
     def check(self, task: Task, completion: str, slot: int = 0) -> VerifyResult:
         language = self._language(task)

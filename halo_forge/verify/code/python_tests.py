@@ -115,6 +115,11 @@ class HumanEvalVerifier(_PythonTestVerifier):
 
     name = "humaneval"
 
+    def gold(self, task: Task) -> str | None:
+        """HumanEval's reference is prompt + canonical body: the body is the completion."""
+        ref, prompt = task.reference, task.verifier.get("prompt", "")
+        return ref[len(prompt):] if ref and ref.startswith(prompt) else ref
+
     def check(self, task: Task, completion: str, slot: int = 0) -> VerifyResult:
         spec = task.verifier
         prompt, entry = spec["prompt"], spec["entry_point"]
