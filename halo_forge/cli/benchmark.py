@@ -74,7 +74,7 @@ def bench_config(args, extra: dict | None = None):
 def report(result: dict, as_json: bool = False) -> None:
     """A readable table by default; `--json` prints the headline keys as JSON for scripts."""
     keys = ("problems", "total", "passed", "pass_rate", "compile_rate", "pass_at_k", "pass_at_1_ci95", "mean_reward",
-            "mean_wer", "mean_perception", "mean_reasoning", "mean_output", "errors",
+            *sorted(k for k in result if k.startswith("mean_") and k != "mean_reward"), "errors",
             "timing", "hardware", "isolation", "note", "samples_file")
     if as_json:
         print(json.dumps({k: result[k] for k in keys if k in result}, indent=2))
@@ -88,7 +88,11 @@ def report(result: dict, as_json: bool = False) -> None:
 
 
 def finish(result: dict, as_json: bool) -> int:
-    """Print the result, then write its report (last line) unless --no-report."""
+    """Print the result, then write its report (last line) unless --no-report; rank 0 only."""
+    from halo_forge.distributed import world_from_env
+
+    if not world_from_env().is_main:
+        return 0
     report(result, as_json)
     cfg = result.get("config") or {}
     if cfg.get("report", True):

@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"halo-forge {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", default=False, help="only warnings and results")
     parser.add_argument("--debug", action="store_true", default=False, help="show tracebacks on errors")
+    parser.add_argument("--num-processes", type=int, default=1, metavar="N",
+                        help="run on N local processes (one per GPU; gloo on CPU): re-launches this command through "
+                             "torchrun; for several hosts run torchrun yourself (docs/distributed.md)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in GROUPS:
         importlib.import_module(f"halo_forge.cli.{group}").register(sub)
@@ -45,7 +48,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _relaunch(n: int, argv: list[str]) -> int:
+    """`--num-processes N` is torchrun on one host, run in this process so a failed rank ends in
+    one line (which rank, how) rather than torchrun's report."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import get_args_parser, run
+
+    rest, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--num-processes":
+            skip = True
+        elif not a.startswith("--num-processes="):
+            rest.append(a)
+    # torchrun sets 1 thread per process (with a banner); a CPU run wants its share of the cores.
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // n)))
+    if "--debug" not in rest:
+        logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)  # its report, below in one line
+    try:
+        run(get_args_parser().parse_args(["--standalone", f"--nproc-per-node={n}", "-m", "halo_forge", *rest]))
+    except ChildFailedError as exc:
+        rank, failure = exc.get_first_failure()
+        how = f"signal {failure.signal_name()}" if failure.exitcode < 0 else f"exit code {failure.exitcode}"
+        print(f"error: process {rank} of {n} failed first ({how}); the others were stopped; re-run the same command "
+              f"to resume from the last complete stage", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _setup_logging(quiet: bool, debug: bool) -> None:
+    quiet = quiet or os.environ.get("RANK", "0") != "0"  # one voice per run: rank 0's
     level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s" if debug else "%(message)s")
     for noisy in ("httpx", "urllib3", "filelock", "huggingface_hub", "transformers", "peft", "accelerate"):
@@ -62,10 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     from halo_forge.config.legacy import rewrite_flags
 
     parser = build_parser()
+    argv = rewrite_flags(sys.argv[1:] if argv is None else list(argv))
     try:
-        args = parser.parse_args(rewrite_flags(sys.argv[1:] if argv is None else list(argv)))
+        args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a bad flag (already printed)
         return int(exc.code or 0)
+    if args.num_processes > 1 and "WORLD_SIZE" not in os.environ:
+        return _relaunch(args.num_processes, argv)
     _setup_logging(args.quiet, args.debug)
     if not getattr(args, "handler", None):
         group = getattr(args, "command", None)

@@ -48,12 +48,17 @@ def raft_config(args, task: str | None = None):
     return load_config(RaftConfig, getattr(args, "config", None), ov)
 
 
+def _num(x) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
 def print_cycle(metrics: dict) -> None:
     """Progress, not the result: a log line, so `-q` leaves only the summary table."""
     t = metrics["timing"]
-    log.info(f"cycle {metrics['cycle']}: pass {metrics['pass_rate']:.1%}  reward {metrics['mean_reward']:.3f}  "
+    log.info(f"cycle {metrics['cycle']}: pass {metrics['pass_rate']:.1%}  reward {_num(metrics['mean_reward'])}  "
           f"kept {metrics['kept']}  lr {metrics['learning_rate']:.2e}  loss {metrics['train_loss'] or 0:.4f}  "
-          f"gen {t['generate_s']:.0f}s ({metrics['gen_tokens_per_s']:.0f} tok/s)  verify {t['verify_s']:.0f}s  "
+          f"gen {t['generate_s']:.0f}s ({metrics['gen_tokens_per_s']:.0f} tok/s)  verify {t['verify_s']:.0f}s "
+          f"(tail {t.get('verify_tail_s', 0):.0f}s)  "
           f"train {t['train_s']:.0f}s  sandbox {metrics.get('isolation', '?')}")
 
 
@@ -64,14 +69,14 @@ def print_summary(result: dict) -> None:
 
     levels = sorted({str(m.get("isolation", "?")) for m in result["cycles"]})
     t = Table(title=f"RAFT ({result['status']}) — {result['output_dir']} — sandbox: {', '.join(levels) or '?'}")
-    for col in ("cycle", "samples", "pass rate", "mean reward", "solved", "kept", "errors", "lr", "gen s", "verify s",
-                "train s", "gen tok/s"):
+    for col in ("cycle", "samples", "pass rate", "mean reward", "solved", "kept", "errors", "lr", "gen s",
+                "verify tail s", "train s", "gen tok/s"):
         t.add_column(col, justify="right")
     for m in result["cycles"]:
         tm = m["timing"]
-        t.add_row(str(m["cycle"]), str(m["samples"]), f"{m['pass_rate']:.1%}", f"{m['mean_reward']:.3f}",
+        t.add_row(str(m["cycle"]), str(m["samples"]), f"{m['pass_rate']:.1%}", _num(m["mean_reward"]),
                   str(m["prompts_solved"]), str(m["kept"]), str(m["errors"]), f"{m['learning_rate']:.1e}",
-                  f"{tm['generate_s']:.0f}", f"{tm['verify_s']:.0f}", f"{tm['train_s']:.0f}", f"{m['gen_tokens_per_s']:.0f}")
+                  f"{tm['generate_s']:.0f}", f"{tm.get('verify_tail_s', tm['verify_s']):.0f}", f"{tm['train_s']:.0f}", f"{m['gen_tokens_per_s']:.0f}")
     console().print(t)
 
 
@@ -79,8 +84,12 @@ def run_and_report(cfg) -> int:
     from halo_forge.cli.runctl import graceful_stop
     from halo_forge.train.raft import run_raft
 
+    from halo_forge.distributed import world_from_env
+
     with graceful_stop() as stop:
         result = run_raft(cfg, stop, report=print_cycle)
+    if not world_from_env().is_main:
+        return 130 if result["status"] == "interrupted" else 0
     print_summary(result)
     if cfg.report and result.get("cycles"):
         common.write_report_after([str(cfg.output_dir)])

@@ -44,11 +44,13 @@ def sft_config(args, task: str | None = None):
 
 def run_and_report(cfg) -> int:
     from halo_forge.cli.runctl import graceful_stop
+    from halo_forge.distributed import world_from_env
     from halo_forge.train.sft import run_sft
 
     with graceful_stop() as stop:
         summary = run_sft(cfg, stop)
-    print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
+    if world_from_env().is_main:
+        print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
     return 130 if summary["interrupted"] else 0
 
 

@@ -67,7 +67,7 @@ def result_table(result: dict):
     if result.get("pass_at_1_ci95"):
         lo, hi = result["pass_at_1_ci95"]
         t.add_row("pass@1 95% CI", f"[{_pct(lo)}, {_pct(hi)}]")
-    for key in ("compile_rate", "mean_reward", "mean_wer", "mean_perception", "mean_reasoning", "mean_output"):
+    for key in ["compile_rate", "mean_reward", *sorted(k for k in result if k.startswith("mean_") and k != "mean_reward")]:
         if isinstance(result.get(key), (int, float)):
             t.add_row(key.replace("_", " "), _pct(result[key]) if key == "compile_rate" else f"{result[key]:.3f}")
     t.add_row("errors (could not verify)", str(result.get("errors", 0)))

@@ -24,7 +24,7 @@ def cmd_verify(args) -> int:
     from halo_forge.data.task import Task
     from halo_forge.provenance import verifier_version
     from halo_forge.rollout import sample_record
-    from halo_forge.train.raft import reward_histogram
+    from halo_forge.records import record_summary
     from halo_forge.verify.registry import get_verifier
     from halo_forge.verify.sandbox.guard import require_isolation
 
@@ -49,13 +49,8 @@ def cmd_verify(args) -> int:
         rec = sample_record(task, row, v, {**meta, "verifier": args.verifier, "verifier_version": version})
         rec["sample_index"] = row.get("sample_index", 0)
         out.append(rec)
-    rewards = [r["reward"] for r in out if r["reward"] is not None]
     summary = {
-        "samples": len(out),
-        "pass_rate": sum(r["passed"] for r in out) / max(1, len(out)),
-        "mean_reward": sum(rewards) / len(rewards) if rewards else None,
-        "errors": sum(r["error"] is not None for r in out),
-        "reward_histogram": reward_histogram(rewards),
+        **record_summary(out),
         "changed_verdicts": sum(bool(r["passed"]) != bool(row.get("passed")) for r, (_, row) in zip(out, rows)),
     }
     if getattr(args, "output", None):

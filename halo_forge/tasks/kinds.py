@@ -6,12 +6,17 @@ default dataset and model, and the model adapter that loads, prompts and batches
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from halo_forge.data.task import Task
+from halo_forge.generation.base import GenerationRequest
 from halo_forge.registry import Registry
+
+if TYPE_CHECKING:
+    from halo_forge.models.adapters.base import ModelAdapter
 
 HERMES_SYSTEM = (
     "You are a function calling AI model. You are provided with function signatures within <tools></tools> "
@@ -44,14 +49,16 @@ class TaskKind:
     adapter: str = "text"
     default_model: str = "smollm2-135m-instruct"
 
-    def model_adapter(self) -> Any:
+    @functools.cached_property
+    def model_adapter(self) -> "ModelAdapter":
+        """The kind owns its adapter: callers never hand a kind its own adapter back."""
         from halo_forge.models.adapters import get_adapter
 
         return get_adapter(self.adapter)
 
-    def requests(self, adapter: Any, processor: Any, tasks: list[Task]) -> list[Any]:
+    def requests(self, processor: Any, tasks: list[Task]) -> list[GenerationRequest]:
         """One GenerationRequest per task (prompt text + media), in task order."""
-        return [adapter.request(processor, self.build_messages(t), t) for t in tasks]
+        return [self.model_adapter.request(processor, self.build_messages(t), t) for t in tasks]
 
 
 #: task kinds by name; a new kind is one `TASK_KINDS.add(name, TaskKind(...))` (docs/extending.md)

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from halo_forge import distributed as dist
 from halo_forge.config.schema import RaftConfig
 from halo_forge.data.jsonl import write_json_atomic, write_jsonl_atomic
 from halo_forge.data.registry import load_source_tasks
+from halo_forge.records import record_summary
 from halo_forge.errors import ResumeError
 from halo_forge.train.artifacts import RunDir
 from halo_forge.train.examples import Example
@@ -26,31 +28,6 @@ from halo_forge.train.schedule import cycle_learning_rate
 from halo_forge.train.selection import select_samples
 
 log = logging.getLogger(__name__)
-
-
-def reward_histogram(rewards: list[float], bins: int = 10) -> dict[str, int]:
-    """Counts per reward bucket; negative rewards get their own bucket (they stay negative)."""
-    hist: dict[str, int] = {}
-    for r in rewards:
-        if r < 0:
-            key = "<0"
-        else:
-            lo = min(int(r * bins), bins - 1) / bins
-            key = f"{lo:.1f}-{lo + 1 / bins:.1f}"
-        hist[key] = hist.get(key, 0) + 1
-    return dict(sorted(hist.items()))
-
-
-def cycle_metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
-    rewards = [r["reward"] for r in records if r.get("reward") is not None]
-    return {
-        "samples": len(records),
-        "pass_rate": sum(bool(r["passed"]) for r in records) / max(1, len(records)),
-        "mean_reward": sum(rewards) / max(1, len(rewards)),
-        "errors": sum(r.get("error") is not None for r in records),
-        "prompts_solved": len({r["task_id"] for r in records if r["passed"]}),
-        "reward_histogram": reward_histogram(rewards),
-    }
 
 
 def _load_policy(cfg: RaftConfig, run: RunDir, start: int, adapter: Any):
@@ -134,6 +111,7 @@ class _Session:
     engine: Any = None
     requests: list = field(default_factory=list)
     batcher: Any = None
+    world: dist.World = dist.SINGLE
 
     @property
     def summary_path(self) -> Path:
@@ -159,47 +137,75 @@ def _open_run(cfg: RaftConfig) -> tuple[RunDir, int]:
     return run, run.latest_completed() + 1
 
 
+def _silent(*_args: Any) -> None:
+    """Progress of ranks other than 0: one bar per run, not one per process."""
+
+
+def _generate_and_verify(s: _Session, cycle: int, params: Any, meta: dict[str, Any],
+                         stop_event: threading.Event | None) -> tuple[list[dict], Any] | None:
+    """This rank's share of the rollout, then every rank's records on every rank (sorted, so the
+    selection is the same everywhere); rank 0 writes the merged samples.jsonl. None when interrupted."""
+    from halo_forge.rollout import gather_rollout, rollout
+
+    w, cdir = s.world, s.run.cycle(cycle)
+    out = cdir / f"rank{w.rank}-of-{w.size}" if w.distributed else cdir
+    records, stats = rollout(s.tasks, s.requests, s.engine, params, s.cfg.generation.batch_size, s.verifier, out,
+                             meta, stop_event, s.cfg.verifier.workers, progress=None if w.is_main else _silent, world=w)
+    records, stats = gather_rollout(records, stats, w, f"cycle {cycle}'s")
+    if stats.interrupted:
+        return None
+    if w.distributed and w.is_main:
+        write_jsonl_atomic(cdir / "samples.jsonl", records)
+    return records, stats
+
+
 def _run_cycle(s: _Session, cycle: int, stop_event: threading.Event | None,
                after_cycle: Callable[[int, Any, Any], dict[str, Any]] | None) -> dict[str, Any] | None:
-    """Generate → verify → select → train → save for one cycle; None when interrupted."""
+    """Generate → verify → select → train → save for one cycle; None when interrupted. Every rank
+    runs it; only rank 0 writes (state, selection, weights)."""
     from halo_forge.provenance import verifier_version
-    from halo_forge.rollout import fail_if_all_errors, rollout
+    from halo_forge.rollout import fail_if_all_errors
     from halo_forge.train.trainer import train_on_examples
 
-    cfg, cdir, seed = s.cfg, s.run.cycle(cycle), s.cfg.seed * 1000 + cycle
+    cfg, cdir, seed, main = s.cfg, s.run.cycle(cycle), s.cfg.seed * 1000 + cycle, s.world.is_main
     params = cfg.generation.sampling(cfg.samples_per_prompt, seed)
     meta = {"cycle": cycle, "model": f"{cfg.model}@cycle{cycle - 1}", "engine": s.engine.name,
             "sampling": params.to_dict(), "verifier": s.verifier.name,
             "verifier_version": verifier_version(s.verifier, s.tasks)}
-    s.run.write_state(cycle, {"cycle": cycle, "phase": "generate"})
-    records, rstats = rollout(s.tasks, s.requests, s.engine, params, cfg.generation.batch_size, s.verifier, cdir, meta,
-                              stop_event, cfg.verifier.workers)
-    if rstats.interrupted:
+    if main:
+        s.run.write_state(cycle, {"cycle": cycle, "phase": "generate"})
+    rolled = _generate_and_verify(s, cycle, params, meta, stop_event)
+    if rolled is None:
         return None
+    records, rstats = rolled
     fail_if_all_errors(records)
     kept, sel = select_samples(records, cfg.selection)
-    write_jsonl_atomic(cdir / "selected.jsonl", kept)
     lr = cycle_learning_rate(cfg.training.learning_rate, cycle, cfg.lr_decay, cfg.min_lr)
-    s.run.write_state(cycle, {"cycle": cycle, "phase": "train", "kept": len(kept)})
+    if main:
+        write_jsonl_atomic(cdir / "selected.jsonl", kept)
+        s.run.write_state(cycle, {"cycle": cycle, "phase": "train", "kept": len(kept)})
     by_id = {t.id: t for t in s.tasks}
     examples = [Example(s.kind.build_messages(by_id[k["task_id"]]), k["completion"], media=by_id[k["task_id"]].media)
                 for k in kept]
     t0 = time.monotonic()
-    outcome = train_on_examples(s.model, s.batcher, examples, cfg.training, lr, str(cdir / "trainer"), seed, stop_event)
+    outcome = train_on_examples(s.model, s.batcher, examples, cfg.training, lr, str(cdir / "trainer"), seed, stop_event,
+                                world=s.world)
     train_time = time.monotonic() - t0
     if outcome.interrupted:
         return None
-    _save_model(s.model, s.tok, cdir / "model")
-    shutil.rmtree(cdir / "trainer", ignore_errors=True)
+    if main:
+        _save_model(s.model, s.tok, cdir / "model")
+        shutil.rmtree(cdir / "trainer", ignore_errors=True)
     metrics = {
-        "cycle": cycle, **cycle_metrics(records), "kept": len(kept), "selection": sel, "isolation": s.isolation,
+        "cycle": cycle, **record_summary(records), "kept": len(kept), "selection": sel, "isolation": s.isolation,
         "learning_rate": lr, "train_steps": outcome.steps, "train_loss": outcome.loss,
         "timing": {"generate_s": round(rstats.generation_time, 2), "verify_s": round(rstats.verification_time, 2),
-                   "train_s": round(train_time, 2)},
+                   "verify_tail_s": round(rstats.verify_tail_time, 2), "train_s": round(train_time, 2)},
         "tokens_generated": rstats.tokens_generated, "gen_tokens_per_s": round(rstats.tokens_per_second, 1),
         "train_tokens_per_s": round(outcome.tokens / train_time, 1) if train_time > 0 else None,
+        "processes": s.world.size,
     }
-    if after_cycle is not None:
+    if after_cycle is not None and main:
         metrics["heldout"] = after_cycle(cycle, s.model, s.tok)
     return metrics
 
@@ -226,38 +232,56 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
     from halo_forge.tasks import get_task_kind, resolve_verifier
     from halo_forge.verify.sandbox.guard import require_isolation
 
+    w = dist.init_world(cfg.device)
     kind = get_task_kind(cfg.task)
     tasks = load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit)
     verifier = resolve_verifier(kind, cfg.verifier, tasks)  # its preflight runs before any model is loaded
     isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)  # before anything is written
     check_engine_available(cfg.generation.engine)
     started = time.time()
-    run, start = _open_run(cfg)
-    s = _Session(cfg, kind, tasks, verifier, isolation, run, started)
-    s.cycles = [st["metrics"] for st in (run.state(c) for c in range(1, start)) if st.get("metrics")]
+    run, start = _open_run(cfg) if w.is_main else (RunDir(cfg.output_dir), 0)
+    start = dist.broadcast(start, w, "agreeing on the cycle to start from")
+    s = _Session(cfg, kind, tasks, verifier, isolation, run, started, world=w)
+    if w.is_main:
+        s.cycles = [st["metrics"] for st in (run.state(c) for c in range(1, start)) if st.get("metrics")]
     if start > cfg.cycles:
         log.info("all %d cycles already complete in %s", cfg.cycles, run.root)
         return {"cycles": s.cycles, "status": "complete", "output_dir": str(run.root)}
     torch.manual_seed(cfg.seed)
-    adapter = kind.model_adapter()
-    s.model, s.tok = _load_policy(cfg, run, start, adapter)
+    adapter = kind.model_adapter
+    # Other ranks start from the base and take rank 0's (possibly resumed) weights: their hosts
+    # need not share rank 0's disk.
+    s.model, s.tok = _load_policy(cfg, run, start if w.is_main else 1, adapter)
+    dist.sync_parameters(s.model, w)
     s.engine = adapter.engine(cfg.generation.engine, s.model, s.tok)
-    s.requests, s.batcher = kind.requests(adapter, s.tok, tasks), adapter.batcher(s.tok)
-    tb = _TensorBoard(run.root / "tensorboard")
+    s.requests, s.batcher = kind.requests(s.tok, tasks), adapter.batcher(s.tok)
+    status = _run_cycles(s, start, stop_event, report, after_cycle)
+    return {"cycles": s.cycles, "status": status, "output_dir": str(run.root)}
+
+
+def _run_cycles(s: _Session, start: int, stop_event: threading.Event | None,
+                report: Callable[[dict[str, Any]], None] | None,
+                after_cycle: Callable[[int, Any, Any], dict[str, Any]] | None) -> str:
+    """The cycles from `start`; rank 0 records each completed one (state, summary, TensorBoard)."""
+    main, run = s.world.is_main, s.run
+    tb = _TensorBoard(run.root / "tensorboard") if main else None
     status = "complete"
-    for cycle in range(start, cfg.cycles + 1):
+    for cycle in range(start, s.cfg.cycles + 1):
         metrics = _run_cycle(s, cycle, stop_event, after_cycle)
         if metrics is None:
             status = "interrupted"
             break
-        run.write_state(cycle, {"cycle": cycle, "phase": "done", "metrics": metrics})
-        run.mark_completed(cycle)
         s.cycles.append(metrics)
-        s.write_summary(None)
-        tb.cycle(cycle, metrics)
-        if report:
-            report(metrics)
-    if status == "complete":
-        _publish_final_model(run)
-    s.write_summary(status)
-    return {"cycles": s.cycles, "status": status, "output_dir": str(run.root)}
+        if main:
+            run.write_state(cycle, {"cycle": cycle, "phase": "done", "metrics": metrics})
+            run.mark_completed(cycle)
+            s.write_summary(None)
+            tb.cycle(cycle, metrics)
+            if report:
+                report(metrics)
+    if main:
+        if status == "complete":
+            _publish_final_model(run)
+        s.write_summary(status)
+    dist.barrier(s.world, "finishing the run")
+    return status

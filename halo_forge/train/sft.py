@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from halo_forge.config.schema import SFTConfig
+from halo_forge.distributed import init_world
 from halo_forge.data.jsonl import iter_jsonl, write_json_atomic
 from halo_forge.data.registry import load_tasks
 from halo_forge.errors import DataError
@@ -44,6 +45,7 @@ def run_sft(cfg: SFTConfig, stop_event: threading.Event | None = None) -> dict:
 
     from halo_forge.train.trainer import attach_lora, train_on_examples
 
+    w = init_world(cfg.device)  # under torchrun: DDP through Trainer, rank 0 writes
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     out = Path(cfg.output_dir)
@@ -57,7 +59,7 @@ def run_sft(cfg: SFTConfig, stop_event: threading.Event | None = None) -> dict:
         n_eval = max(1, int(len(examples) * cfg.eval_fraction))
         eval_examples = [examples[i] for i in order[:n_eval]]
         examples = [examples[i] for i in order[n_eval:]]
-    adapter = get_task_kind(cfg.task).model_adapter()
+    adapter = get_task_kind(cfg.task).model_adapter
     model, tok = adapter.load(cfg.model, cfg.device, cfg.dtype, trainable_adapter=True)
     if cfg.lora.enabled:
         model = attach_lora(model, cfg.lora, adapter.lora_task_type)
@@ -65,8 +67,10 @@ def run_sft(cfg: SFTConfig, stop_event: threading.Event | None = None) -> dict:
     outcome = train_on_examples(model, adapter.batcher(tok), examples, cfg.training, cfg.training.learning_rate,
                                 str(out / "checkpoints"), cfg.seed, stop_event, eval_examples or None,
                                 save_checkpoints=True, resume=cfg.resume,
-                                early_stopping_patience=cfg.early_stopping_patience)
+                                early_stopping_patience=cfg.early_stopping_patience, world=w)
     final = out / "final_model"
+    if not w.is_main:
+        return {"final_model": str(final) if not outcome.interrupted else None, "interrupted": outcome.interrupted}
     if not outcome.interrupted:
         model.save_pretrained(final)
         tok.save_pretrained(final)
@@ -82,6 +86,7 @@ def run_sft(cfg: SFTConfig, stop_event: threading.Event | None = None) -> dict:
         "train_loss": outcome.loss,
         "tokens": outcome.tokens,
         "wall_time_s": round(time.monotonic() - start, 2),
+        "processes": w.size,
         "interrupted": outcome.interrupted,
         "final_model": str(final) if not outcome.interrupted else None,
         "config": json.loads(cfg.model_dump_json()),

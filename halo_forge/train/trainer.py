@@ -12,18 +12,22 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from halo_forge.config.schema import LoraConfig, TrainingConfig
+from halo_forge.distributed import SINGLE, World, per_rank_batch
 from halo_forge.generation.cpu_threads import size_cpu_threads_for
 from halo_forge.progress import trainer_callback
 from halo_forge.train.examples import Example, ExampleDataset
 from halo_forge.train.schedule import optimizer_steps, warmup_steps
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from halo_forge.models.adapters.base import Batcher
 
 
 class _StopOnEvent(TrainerCallback):
@@ -64,23 +68,28 @@ def _use_bf16(model: Any) -> bool:
     return model.device.type == "cuda" and torch.cuda.is_bf16_supported()
 
 
-def train_on_examples(model: Any, batcher: Any, examples: list[Example], cfg: TrainingConfig, learning_rate: float,
+def train_on_examples(model: Any, batcher: Batcher, examples: list[Example], cfg: TrainingConfig, learning_rate: float,
                       output_dir: str, seed: int, stop_event: threading.Event | None = None,
                       eval_examples: list[Example] | None = None, save_checkpoints: bool = False,
-                      resume: bool = False, early_stopping_patience: int | None = None) -> TrainOutcome:
-    """`batcher` (from the model adapter) encodes an Example into a row and collates rows."""
+                      resume: bool = False, early_stopping_patience: int | None = None,
+                      world: World = SINGLE) -> TrainOutcome:
+    """`batcher` (from the model adapter) encodes an Example into a row and collates rows.
+    Under torch.distributed every rank passes the same examples; Trainer (through accelerate)
+    wraps the model in DDP and deals each rank every world-size-th micro-batch, and the per-rank
+    batch/accumulation keep the one-process recipe's global batch."""
     rows = [batcher.encode(ex, cfg.max_seq_len) for ex in examples]
     rows = [r for r in rows if any(l != -100 for l in r["labels"])]
     if not rows:
         return TrainOutcome(0, None, False, learning_rate, 0, 0)
     total = optimizer_steps(len(rows), cfg.batch_size, cfg.grad_accum, cfg.epochs, cfg.max_steps)
+    batch_size, grad_accum = per_rank_batch(cfg.batch_size, cfg.grad_accum, world.size)
     eval_rows = [batcher.encode(ex, cfg.max_seq_len) for ex in (eval_examples or [])]
     do_eval = bool(eval_rows)
     args = TrainingArguments(
         output_dir=output_dir,
-        per_device_train_batch_size=cfg.batch_size,
-        per_device_eval_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum,
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=batch_size,
+        gradient_accumulation_steps=grad_accum,
         learning_rate=learning_rate,
         max_steps=total,
         lr_scheduler_type=cfg.lr_scheduler,

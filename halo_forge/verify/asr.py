@@ -51,4 +51,4 @@ class ASRChecker(Verifier):
             return VerifyResult.failure("the asr verifier needs jiwer: pip install 'halo-forge[audio]'")
         wer = word_error_rate(str(task.verifier["reference"]), completion)
         reward = max(0.0, 1.0 - wer)
-        return VerifyResult(reward, wer <= float(self.options.get("max_wer", 0.1)), "answer", {"wer": wer})
+        return VerifyResult(reward, wer <= float(self.options.get("max_wer", 0.1)), "answer", {"wer": wer, "metrics": {"wer": wer}})

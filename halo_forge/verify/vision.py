@@ -169,4 +169,5 @@ class VisionVerifier(Verifier):
         weights = {**WEIGHTS, **(self.options.get("weights") or {})}
         reward = sum(weights[k] * parts[k] for k in WEIGHTS) / sum(weights.values())
         passed = parts["output"] >= float(self.options.get("pass_anls", 1.0))
-        return VerifyResult(round(reward, 4), passed, "answer", {**parts, "answer": answer, "claims": claimed})
+        return VerifyResult(round(reward, 4), passed, "answer", {**parts, "metrics": parts, "answer": answer,
+                                                                "claims": claimed})

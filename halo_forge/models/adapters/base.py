@@ -8,11 +8,22 @@ registered by name and named by its task kind; nothing in train/ or bench/ chang
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from halo_forge.data.task import Task
-from halo_forge.generation.base import GenerationRequest
+from halo_forge.generation.base import Engine, GenerationRequest
 from halo_forge.registry import Registry
+
+
+class Batcher(Protocol):
+    """Turns training examples into model batches (text: chat-templated token ids with the
+    prompt masked; speech/vision: processor features + labels)."""
+
+    def encode(self, example: Any, max_len: int) -> dict[str, Any]:
+        ...
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        ...
 
 
 class ModelAdapter:
@@ -28,10 +39,10 @@ class ModelAdapter:
     def request(self, processor: Any, messages: list[dict[str, Any]], task: Task) -> GenerationRequest:
         raise NotImplementedError
 
-    def engine(self, name: str, model: Any, processor: Any) -> Any:
+    def engine(self, name: str, model: Any, processor: Any) -> Engine:
         raise NotImplementedError
 
-    def batcher(self, processor: Any) -> Any:
+    def batcher(self, processor: Any) -> Batcher:
         """An object with `encode(Example, max_len) -> row` and `__call__(rows) -> batch`."""
         raise NotImplementedError
 
