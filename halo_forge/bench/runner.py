@@ -86,13 +86,13 @@ def samples_path_for(result_path: Path, n_records: int) -> Path:
 def evaluate_tasks(model: Any, tok: Any, tasks: list[Task], kind: Any, verifier: Any, params: Any, batch_size: int,
                    work_dir: Path, meta: dict[str, Any], engine_name: str = "auto",
                    ks: list[int] = (1, 5, 10), workers: int | None = None,
-                   world: World = SINGLE) -> tuple[dict, list[dict]]:
+                   world: World = SINGLE, engine: Any = None) -> tuple[dict, list[dict]]:
     """Generate params.n samples per task with the given (live) model, verify, summarize.
+    `engine`: one already built on this model (a RAFT run's), else one from `engine_name`.
     Under torch.distributed each rank generates and verifies its share; all get every record."""
     from halo_forge.rollout import gather_rollout, rollout
 
-    adapter = kind.model_adapter
-    engine = adapter.engine(engine_name, model, tok)
+    engine = engine or kind.model_adapter.engine(engine_name, model, tok)
     records, stats = rollout(tasks, kind.requests(tok, tasks), engine, params, batch_size, verifier, work_dir,
                              {**meta, "engine": engine.name, "sampling": params.to_dict()}, workers=workers,
                              progress=None if world.is_main else (lambda *_: None), world=world)

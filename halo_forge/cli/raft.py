@@ -16,12 +16,17 @@ RAFT_OPTS = [opt("output_dir", "--output-dir", "-o"), opt("verifier.name", "--ve
              opt("min_lr", "--min-lr"), opt("resume_from_cycle", "--resume-from-cycle"),
              opt("verifier.workers", "--verify-workers")]
 SELECTION_OPTS = [opt("selection." + name, "--" + name.replace("_", "-"))
-                  for name in ("select_on", "reward_threshold", "keep_top_percent", "max_per_prompt", "drop_uniform")]
+                  for name in ("select_on", "reward_threshold", "keep_top_percent", "max_per_prompt", "drop_uniform",
+                               "replay_cycles")]
+SIGNAL_OPTS = [opt("probe.prompts", "--probe-prompts"), opt("probe.strict", "--probe-strict"),
+               opt("probe.drop_solved", "--drop-solved"), opt("eval.dataset", "--eval-dataset"),
+               opt("eval.prompts", "--eval-prompts"), opt("eval.split", "--eval-split"),
+               opt("eval.limit", "--eval-limit")]
 
 
 def raft_options(task: bool = True) -> list[Opt]:
     opts = [*common.MODEL_OPTS, *common.SOURCE_OPTS, *common.GEN_OPTS, *common.TRAIN_OPTS, *common.SANDBOX_OPTS,
-            *common.REPORT_OPTS, *RAFT_OPTS, *SELECTION_OPTS]
+            *common.REPORT_OPTS, *RAFT_OPTS, *SELECTION_OPTS, *SIGNAL_OPTS]
     return opts if task else common.without_task(opts)
 
 
@@ -69,15 +74,39 @@ def print_summary(result: dict) -> None:
 
     levels = sorted({str(m.get("isolation", "?")) for m in result["cycles"]})
     t = Table(title=f"RAFT ({result['status']}) — {result['output_dir']} — sandbox: {', '.join(levels) or '?'}")
+    heldout = any(_heldout_p1(m.get("heldout")) is not None for m in result["cycles"])
     for col in ("cycle", "samples", "pass rate", "mean reward", "solved", "kept", "errors", "lr", "gen s",
-                "verify tail s", "train s", "gen tok/s"):
+                "verify tail s", "train s", "gen tok/s", *(["held-out pass@1"] if heldout else [])):
         t.add_column(col, justify="right")
     for m in result["cycles"]:
         tm = m["timing"]
+        p1 = _heldout_p1(m.get("heldout"))
         t.add_row(str(m["cycle"]), str(m["samples"]), f"{m['pass_rate']:.1%}", _num(m["mean_reward"]),
                   str(m["prompts_solved"]), str(m["kept"]), str(m["errors"]), f"{m['learning_rate']:.1e}",
-                  f"{tm['generate_s']:.0f}", f"{tm.get('verify_tail_s', tm['verify_s']):.0f}", f"{tm['train_s']:.0f}", f"{m['gen_tokens_per_s']:.0f}")
+                  f"{tm['generate_s']:.0f}", f"{tm.get('verify_tail_s', tm['verify_s']):.0f}", f"{tm['train_s']:.0f}",
+                  f"{m['gen_tokens_per_s']:.0f}", *([("-" if p1 is None else f"{p1:.1%}")] if heldout else []))
     console().print(t)
+    line = heldout_line(result)
+    if line:
+        console().print(line)
+
+
+def _heldout_p1(h) -> float | None:
+    return (h.get("pass_at_k") or {}).get("1") if isinstance(h, dict) else None
+
+
+def heldout_line(result: dict) -> str | None:
+    """The run's answer to 'did training help?': held-out pass@1 before vs after, paired."""
+    start, last = result.get("heldout_start"), (result["cycles"][-1].get("heldout") if result["cycles"] else None)
+    if _heldout_p1(start) is None or _heldout_p1(last) is None:
+        return None
+    v = last.get("vs_start") or {}
+    lo, hi = v.get("ci95") or (float("nan"), float("nan"))
+    mc = v.get("mcnemar")
+    return (f"held-out pass@1 ({start['problems']} tasks): start {_heldout_p1(start):.1%} -> {last['label']} "
+            f"{_heldout_p1(last):.1%}; paired delta {v.get('delta', float('nan')) * 100:+.1f} pts "
+            f"(95% CI {lo * 100:+.1f} to {hi * 100:+.1f}), p = {v.get('p_permutation', float('nan')):.3g}"
+            + (f", McNemar p = {mc['p']:.3g} ({mc['gained']} gained, {mc['lost']} lost)" if mc else ""))
 
 
 def run_and_report(cfg) -> int:

@@ -145,6 +145,7 @@ class SelectionConfig(Strict):
     max_per_prompt: int | None = Field(None, ge=1, description="keep at most N samples of one prompt")
     dedup: bool = Field(True, description="drop duplicate completions of one prompt")
     drop_uniform: bool = Field(False, description="drop prompts whose samples all got the same reward")
+    replay_cycles: int = Field(0, ge=0, description="also train on the kept samples of the previous K cycles")
 
 
 def nest_selection_keys(data: Any) -> Any:
@@ -163,6 +164,37 @@ def nest_selection_keys(data: Any) -> Any:
     return data
 
 
+class HeldoutConfig(Strict):
+    """A held-out split scored on the live model before the first cycle and after each one, so a
+    user sees while the run goes whether training helps (paired against the start)."""
+
+    dataset: str | None = Field(None, description="held-out dataset (registered name)")
+    prompts: str | None = Field(None, description="held-out task file")
+    split: str = Field("test", description="held-out split")
+    limit: int | None = Field(None, ge=1, description="score only the first N held-out tasks")
+    samples: int = Field(1, ge=1, description="samples per held-out task (1 with temperature 0: greedy)")
+    temperature: float = Field(0.0, ge=0, description="held-out sampling temperature (0: greedy)")
+    verifier: VerifierSpec = Field(default_factory=VerifierSpec)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "HeldoutConfig":
+        if bool(self.dataset) == bool(self.prompts):
+            raise ValueError("eval: set exactly one of 'dataset' or 'prompts'")
+        return self
+
+
+class ProbeConfig(Strict):
+    """Pre-flight: does the start model have learning signal on this pool? RAFT learns only from
+    prompts whose samples are neither all wrong nor all right."""
+
+    prompts: int = Field(0, ge=0, description="pre-flight: sample this many pool prompts with the start model (0: off)")
+    min_mixed: float = Field(0.1, ge=0, le=1, description="warn below this share of prompts with both passing and "
+                                                          "failing samples")
+    strict: bool = Field(False, description="refuse to train (exit 2) when the probe finds too little signal")
+    drop_solved: bool = Field(False, description="curriculum: leave out of the pool the probed prompts that every "
+                                                 "sample already solved")
+
+
 class RaftConfig(ModelFields, TaskSource):
     output_dir: str = Field("runs/raft", description="run folder: cycles, samples, summary, final_model")
     verifier: VerifierSpec = Field(default_factory=VerifierSpec)
@@ -177,6 +209,8 @@ class RaftConfig(ModelFields, TaskSource):
     resume_from_cycle: int | None = Field(None, ge=1, description="discard cycles from N on and run them again")
     report: bool = Field(True, description="write OUTPUT_DIR/report.html at the end (halo-forge report)")
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    eval: HeldoutConfig | None = Field(None, description="held-out evaluation before and after each cycle")
+    probe: ProbeConfig = Field(default_factory=ProbeConfig)
 
     _flat_selection_keys = model_validator(mode="before")(nest_selection_keys)
 

@@ -23,7 +23,7 @@ from halo_forge.data.jsonl import write_json_atomic
 from halo_forge.errors import HaloForgeError, ResumeError
 
 # Keys that may change between a run and its resumption without making resumed results wrong.
-RESUME_SAFE_KEYS = {"cycles", "output_dir", "resume_from_cycle", "device", "verifier.workers"}
+RESUME_SAFE_KEYS = {"cycles", "output_dir", "resume_from_cycle", "device", "verifier.workers", "eval"}
 
 
 def fingerprint_fields(cfg: RaftConfig) -> dict[str, Any]:

@@ -8,6 +8,7 @@ The loop never looks at the modality: the task kind renders prompts, the verifie
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import threading
@@ -18,12 +19,13 @@ from typing import Any, Callable
 
 from halo_forge import distributed as dist
 from halo_forge.config.schema import RaftConfig
-from halo_forge.data.jsonl import write_json_atomic, write_jsonl_atomic
+from halo_forge.data.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic
 from halo_forge.data.registry import load_source_tasks
 from halo_forge.records import record_summary
 from halo_forge.errors import ResumeError
 from halo_forge.train.artifacts import RunDir
 from halo_forge.train.examples import Example
+from halo_forge.train.heldout import HeldoutEval, check_probe, probe_pool
 from halo_forge.train.schedule import cycle_learning_rate
 from halo_forge.train.selection import select_samples
 
@@ -112,14 +114,18 @@ class _Session:
     requests: list = field(default_factory=list)
     batcher: Any = None
     world: dist.World = dist.SINGLE
+    heldout: Any = None  # HeldoutEval when the config has an eval: section
+    extra: dict = field(default_factory=dict)  # probe and start-model results for the summary
+    kept_history: list = field(default_factory=list)  # kept samples of earlier cycles (replay)
 
     @property
     def summary_path(self) -> Path:
         return self.run.root / "training_summary.json"
 
     def write_summary(self, status: str | None) -> None:
-        write_json_atomic(self.summary_path, _summary(self.cfg, self.cycles, status, self.model, self.engine.name,
-                                                      self.isolation, self.verifier, self.tasks, self.started))
+        out = _summary(self.cfg, self.cycles, status, self.model, self.engine.name, self.isolation, self.verifier,
+                       self.tasks, self.started)
+        write_json_atomic(self.summary_path, {**self.extra, **out})
 
 
 def _open_run(cfg: RaftConfig) -> tuple[RunDir, int]:
@@ -185,8 +191,11 @@ def _run_cycle(s: _Session, cycle: int, stop_event: threading.Event | None,
         write_jsonl_atomic(cdir / "selected.jsonl", kept)
         s.run.write_state(cycle, {"cycle": cycle, "phase": "train", "kept": len(kept)})
     by_id = {t.id: t for t in s.tasks}
+    replay = [k for earlier in s.kept_history for k in earlier if k["task_id"] in by_id]
+    if cfg.selection.replay_cycles:
+        s.kept_history = (s.kept_history + [kept])[-cfg.selection.replay_cycles:]
     examples = [Example(s.kind.build_messages(by_id[k["task_id"]]), k["completion"], media=by_id[k["task_id"]].media)
-                for k in kept]
+                for k in kept + replay]
     t0 = time.monotonic()
     outcome = train_on_examples(s.model, s.batcher, examples, cfg.training, lr, str(cdir / "trainer"), seed, stop_event,
                                 world=s.world)
@@ -205,6 +214,10 @@ def _run_cycle(s: _Session, cycle: int, stop_event: threading.Event | None,
         "train_tokens_per_s": round(outcome.tokens / train_time, 1) if train_time > 0 else None,
         "processes": s.world.size,
     }
+    if replay:
+        metrics["replayed"] = len(replay)
+    if s.heldout is not None:
+        metrics["heldout"] = s.heldout.run(s, f"cycle_{cycle}", cdir)
     if after_cycle is not None and main:
         metrics["heldout"] = after_cycle(cycle, s.model, s.tok)
     return metrics
@@ -237,6 +250,7 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
     tasks = load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit)
     verifier = resolve_verifier(kind, cfg.verifier, tasks)  # its preflight runs before any model is loaded
     isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)  # before anything is written
+    heldout = HeldoutEval(cfg, kind) if cfg.eval else None  # its verifier's preflight too
     check_engine_available(cfg.generation.engine)
     started = time.time()
     run, start = _open_run(cfg) if w.is_main else (RunDir(cfg.output_dir), 0)
@@ -254,9 +268,41 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
     s.model, s.tok = _load_policy(cfg, run, start if w.is_main else 1, adapter)
     dist.sync_parameters(s.model, w)
     s.engine = adapter.engine(cfg.generation.engine, s.model, s.tok)
-    s.requests, s.batcher = kind.requests(s.tok, tasks), adapter.batcher(s.tok)
+    s.heldout = heldout
+    _before_cycles(s, start)
+    s.requests, s.batcher = kind.requests(s.tok, s.tasks), adapter.batcher(s.tok)
     status = _run_cycles(s, start, stop_event, report, after_cycle)
-    return {"cycles": s.cycles, "status": status, "output_dir": str(run.root)}
+    return {"cycles": s.cycles, "status": status, "output_dir": str(run.root), **s.extra}
+
+
+def _before_cycles(s: _Session, start: int) -> None:
+    """A fresh run probes the pool (and may drop what the start model already solves) and scores the
+    start model on the held-out split; a resumed one reloads both from rank 0's disk."""
+    root, w = s.run.root, s.world
+    if start == 1:
+        solved: set[str] = set()
+        if s.cfg.probe.prompts:
+            s.extra["probe"], solved = probe_pool(s)
+            check_probe(s.extra["probe"], s.cfg.probe.strict)
+        if s.heldout:
+            s.extra["heldout_start"] = s.heldout.run(s, "start", root / "heldout_start")
+        if w.is_main:
+            write_json_atomic(root / "pool.json", {"dropped_solved": sorted(solved) if s.cfg.probe.drop_solved else [],
+                                                   **s.extra})
+    pool = json.loads((root / "pool.json").read_text()) if w.is_main and (root / "pool.json").exists() else {}
+    pool = dist.broadcast(pool, w, "sharing the pool's pre-flight results")
+    s.extra = {k: v for k, v in pool.items() if k in ("probe", "heldout_start")}
+    if pool.get("dropped_solved"):
+        dropped = set(pool["dropped_solved"])
+        s.tasks = [t for t in s.tasks if t.id not in dropped]
+        log.info("curriculum: %d prompts the start model always solved are left out of the pool", len(dropped))
+    if s.heldout and start > 1:
+        s.heldout.load_start(root / "heldout_start" / "heldout.samples.jsonl", w)
+    k = s.cfg.selection.replay_cycles
+    if k and start > 1:
+        hist = [read_jsonl(s.run.cycle(c) / "selected.jsonl") if w.is_main else []
+                for c in range(max(1, start - k), start)]
+        s.kept_history = dist.broadcast(hist, w, "sharing earlier cycles' kept samples")
 
 
 def _run_cycles(s: _Session, start: int, stop_event: threading.Event | None,

@@ -1,0 +1,96 @@
+"""The loop that finds signal (tiny model, real sandboxed verifier): pre-flight probe, curriculum
+(drop what the start model already solves), replay of earlier cycles' kept samples, and held-out
+evaluation before and after each cycle, paired against the start."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from halo_forge.config import RaftConfig
+from tests.test_raft import CHECK, ROOT, write_config
+
+ALWAYS = {"fail": ["/usr/bin/python3", "-I", "-c", "import sys; sys.exit(1)", "{file}"],
+          "pass": ["/usr/bin/python3", "-I", "-c", "import sys; sys.exit(0)", "{file}"]}
+
+
+def _halo(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HALO_FORGE_CPU_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "halo_forge", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def _with_check(cfg: Path, command: list[str]) -> Path:
+    tasks = cfg.parent / "tasks.jsonl"
+    rows = [json.loads(l) for l in tasks.read_text().splitlines()]
+    for r in rows:
+        r["verifier"]["command"] = command
+    tasks.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return cfg
+
+
+@pytest.mark.slow
+def test_probe_heldout_and_replay_through_the_cli(tiny_model_dir, tmp_path):
+    out = tmp_path / "run"
+    cfg = write_config(tmp_path, tiny_model_dir, out)
+    heldout = tmp_path / "heldout.jsonl"
+    heldout.write_text((tmp_path / "tasks.jsonl").read_text())
+    r = _halo("raft", "train", "--config", str(cfg), "--cycles", "1", "--probe-prompts", "4",
+              "--eval-prompts", str(heldout), "--replay-cycles", "1", "--no-report")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "pre-flight probe: 4 prompts x 4 samples" in r.stderr
+    r = _halo("raft", "train", "--config", str(cfg), "--cycles", "2", "--probe-prompts", "4",
+              "--eval-prompts", str(heldout), "--replay-cycles", "1", "--no-report")  # resumes cycle 2
+    assert r.returncode == 0, r.stderr[-3000:]
+    s = json.loads((out / "training_summary.json").read_text())
+    probe = s["probe"]
+    assert probe["prompts"] == 4 and probe["all_wrong"] + probe["all_right"] + probe["mixed"] == 4
+    assert len((out / "probe" / "samples.jsonl").read_text().splitlines()) == 16  # every probe sample kept
+    start = s["heldout_start"]
+    assert start["problems"] == 6 and start["samples_per_problem"] == 1
+    c1, c2 = s["cycles"]
+    for c in (c1, c2):
+        h = c["heldout"]
+        assert h["problems"] == 6 and set(h["vs_start"]) >= {"delta", "ci95", "p_permutation", "mcnemar"}
+        assert h["vs_start"]["delta"] == pytest.approx(h["pass_at_k"]["1"] - start["pass_at_k"]["1"])
+    assert (out / "cycle_2" / "heldout.samples.jsonl").exists() and (out / "heldout_start" / "heldout.json").exists()
+    assert c2["replayed"] == c1["kept"]  # cycle 1's kept samples, read back from disk on resume
+    assert "held-out pass@1 (6 tasks): start" in r.stdout and "McNemar p" in r.stdout
+
+
+@pytest.mark.slow
+def test_strict_probe_refuses_a_pool_without_signal(tiny_model_dir, tmp_path):
+    out = tmp_path / "run"
+    cfg = _with_check(write_config(tmp_path, tiny_model_dir, out), ALWAYS["fail"])
+    r = _halo("-q", "raft", "train", "--config", str(cfg), "--probe-prompts", "3", "--probe-strict")
+    assert r.returncode == 2
+    lines = [l for l in r.stderr.splitlines() if l.startswith("error:")]
+    assert len(lines) == 1 and "3 all wrong" in lines[0] and "start from an SFT model" in lines[0]
+    assert "nothing was trained" in lines[0] and not (out / "cycle_1").exists()
+
+
+@pytest.mark.slow
+def test_drop_solved_leaves_out_what_the_start_model_always_solves(tiny_model_dir, tmp_path):
+    out = tmp_path / "run"
+    cfg = _with_check(write_config(tmp_path, tiny_model_dir, out), ALWAYS["pass"])
+    r = _halo("-q", "raft", "train", "--config", str(cfg), "--cycles", "1", "--probe-prompts", "2", "--drop-solved",
+              "--no-report")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "already solves almost all" in r.stderr  # the probe warns: nothing mixed
+    pool = json.loads((out / "pool.json").read_text())
+    assert len(pool["dropped_solved"]) == 2
+    rows = [json.loads(l) for l in (out / "cycle_1" / "samples.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 * 4 and not {r["task_id"] for r in rows} & set(pool["dropped_solved"])
+
+
+def test_eval_section_needs_exactly_one_source():
+    base = {"model": "m", "prompts": "p.jsonl"}
+    with pytest.raises(ValueError, match="exactly one of 'dataset' or 'prompts'"):
+        RaftConfig(**base, eval={"split": "test"})
+    with pytest.raises(ValueError, match="exactly one"):
+        RaftConfig(**base, eval={"dataset": "mbpp", "prompts": "x.jsonl"})
+    assert RaftConfig(**base, eval={"dataset": "mbpp"}).eval.temperature == 0.0
+    assert CHECK  # the shared even-length checker keeps roughly half the samples in the first test
