@@ -174,3 +174,51 @@ def test_sees_adapters_attached_or_disabled_after_it_was_made(tiny_model_dir):
     with peft_model.disable_adapter():
         assert [c.logprobs for c in eng.generate(reqs, p)] == [c.logprobs for c in before]
     assert torch.equal(peft_model.get_base_model().model.layers[0].self_attn.o_proj.base_layer.weight, base_o)
+
+
+def _sharp(model):
+    torch.manual_seed(0)
+    for p in model.parameters():  # sharpen the random model so greedy paths are not all one token
+        p.data.mul_(4.0)
+    return model
+
+
+def test_bf16_shadow_of_fp32_weights_decodes_like_the_bf16_model(tiny_model_dir):
+    """RAFT trains fp32 masters; generation.dtype bfloat16 (auto on GPUs) decodes from a bf16 copy
+    of them that training updates reach, token for token as the model cast to bf16."""
+    import copy
+
+    from halo_forge.generation.native.engine import generation_dtype
+
+    model, tok = load_model(str(tiny_model_dir), device="cpu")
+    model = _sharp(model)
+    assert generation_dtype(model, "auto") == torch.float32  # auto keeps fp32 off the GPU
+    reqs = [GenerationRequest(f"t{i}", "alpha beta gamma " * (i + 1)) for i in range(4)]
+    params = SamplingParams(n=1, temperature=0, max_new_tokens=10)
+    shadow = make_engine("native", model, tok, dtype="bfloat16")
+    bf16 = copy.deepcopy(model).to(torch.bfloat16)
+    for name, buf in model.model.rotary_emb.named_buffers():  # .to() rounds the rotary frequencies too;
+        setattr(bf16.model.rotary_emb, name, buf.clone())      # a bf16 checkpoint load keeps them fp32
+    cast = make_engine("native", bf16, tok)
+    assert shadow.dec.dtype == torch.bfloat16 and next(model.parameters()).dtype == torch.float32
+    assert [c.token_ids for c in shadow.generate(reqs, params, 4)] == [c.token_ids for c in cast.generate(reqs, params, 4)]
+    before = [c.token_ids for c in shadow.generate(reqs, params, 4)]
+    with torch.no_grad():  # a training step on the fp32 masters
+        model.lm_head.weight.mul_(-1.0) if model.lm_head.weight is not model.model.embed_tokens.weight else \
+            model.model.norm.weight.mul_(-1.0)
+    assert [c.token_ids for c in shadow.generate(reqs, params, 4)] != before
+
+
+def test_qwen2_decodes_natively_like_hf(tmp_path):
+    """Qwen2 (q/k/v biases, tied embeddings) runs on the native engine, token for token as HF."""
+    from tests.test_export import _tiny_qwen2
+
+    model, tok = load_model(str(_tiny_qwen2(tmp_path / "qwen2")), device="cpu")
+    model = _sharp(model)
+    assert model.config.tie_word_embeddings and model.model.layers[0].self_attn.q_proj.bias is not None
+    reqs = [GenerationRequest(f"t{i}", " ".join(["alpha", "beta", "gamma", "delta"][: i + 1]) * (i + 1)) for i in range(4)]
+    params = SamplingParams(n=1, temperature=0, max_new_tokens=12)
+    ref = make_engine("hf", model, tok).generate(reqs, params, batch_size=1)
+    eng = make_engine("auto", model, tok)
+    assert eng.name == "native"
+    assert [c.token_ids for c in eng.generate(reqs, params, batch_size=4)] == [c.token_ids for c in ref]

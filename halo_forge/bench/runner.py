@@ -86,19 +86,20 @@ def samples_path_for(result_path: Path, n_records: int) -> Path:
 def evaluate_tasks(model: Any, tok: Any, tasks: list[Task], kind: Any, verifier: Any, params: Any, batch_size: int,
                    work_dir: Path, meta: dict[str, Any], engine_name: str = "auto",
                    ks: list[int] = (1, 5, 10), workers: int | None = None,
-                   world: World = SINGLE, engine: Any = None) -> tuple[dict, list[dict]]:
+                   world: World = SINGLE, engine: Any = None, dtype: str = "auto") -> tuple[dict, list[dict]]:
     """Generate params.n samples per task with the given (live) model, verify, summarize.
     `engine`: one already built on this model (a RAFT run's), else one from `engine_name`.
     Under torch.distributed each rank generates and verifies its share; all get every record."""
     from halo_forge.rollout import gather_rollout, rollout
 
-    engine = engine or kind.model_adapter.engine(engine_name, model, tok)
+    engine = engine or kind.model_adapter.engine(engine_name, model, tok, dtype)
     records, stats = rollout(tasks, kind.requests(tok, tasks), engine, params, batch_size, verifier, work_dir,
                              {**meta, "engine": engine.name, "sampling": params.to_dict()}, workers=workers,
                              progress=None if world.is_main else (lambda *_: None), world=world)
     records, stats = gather_rollout(records, stats, world, "the benchmark's")
     result = summarize(records, list(ks), params.n)
     result["engine"] = engine.name
+    result["generation_dtype"] = str(getattr(engine, "compute_dtype", "model")).replace("torch.", "")
     result["timing"] = {"generation_time": round(stats.generation_time, 3),
                         "verification_time": round(stats.verification_time, 3),
                         "tokens_generated": stats.tokens_generated,
@@ -140,7 +141,8 @@ def run_benchmark(cfg: BenchmarkConfig, ks: list[int] | None = None) -> dict[str
         result, records = evaluate_tasks(model, tok, tasks, kind, verifier, params, cfg.generation.batch_size, work,
                                          {"model": cfg.model, "verifier": verifier.name,
                                           "verifier_version": verifier_version(verifier, tasks)}, cfg.generation.engine, ks,
-                                         cfg.verifier.workers if cfg.verifier else None, world=w)
+                                         cfg.verifier.workers if cfg.verifier else None, world=w,
+                                         dtype=cfg.generation.dtype)
     finally:
         if monitor:
             monitor.__exit__(None, None, None)

@@ -18,7 +18,8 @@ SOURCE_OPTS = [opt("task"), opt("dataset", "--dataset", "-d"), opt("prompts", "-
                opt("limit")]
 GEN_OPTS = [opt("generation.engine", "--engine"), opt("generation.temperature", "--temperature"),
             opt("generation.top_p", "--top-p"), opt("generation.top_k", "--top-k"),
-            opt("generation.max_new_tokens", "--max-new-tokens"), opt("generation.batch_size", "--gen-batch-size")]
+            opt("generation.max_new_tokens", "--max-new-tokens"), opt("generation.batch_size", "--gen-batch-size"),
+            opt("generation.dtype", "--generation-dtype")]
 TRAIN_OPTS = [opt("training.learning_rate", "--learning-rate", "--lr"), opt("training.epochs", "--epochs"),
               opt("training.batch_size", "--batch-size"), opt("training.grad_accum", "--grad-accum"),
               opt("training.max_steps", "--max-steps"), opt("training.max_seq_len", "--max-seq-len"),

@@ -71,6 +71,9 @@ class GenerationConfig(Strict):
     max_new_tokens: int = Field(512, ge=1, description="tokens generated per sample at most")
     batch_size: int = Field(32, ge=1, description="sequences decoded together (and the persist/verify chunk)")
     stop: list[str] = Field(default_factory=list, description="stop strings")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="precision the native engine decodes in (auto: bf16 from fp32 weights on a GPU, else the "
+                            "model's)")
 
     def sampling(self, n: int, seed: int) -> Any:
         """The only translation of this section into the engines' SamplingParams (RAFT, benchmarks

@@ -8,12 +8,15 @@ from (seed, batch index): a resumed run regenerates exactly what an uninterrupte
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Protocol
 
 from halo_forge.errors import UnsupportedModel
 from halo_forge.registry import Registry
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -89,10 +92,10 @@ def check_engine_available(name: str) -> None:
                              "this project's machines); use auto, native or hf")
 
 
-def _native(model: Any, tokenizer: Any) -> Engine:
+def _native(model: Any, tokenizer: Any, dtype: str = "auto") -> Engine:
     from halo_forge.generation.native import NativeEngine
 
-    return NativeEngine(model, tokenizer)
+    return NativeEngine(model, tokenizer, dtype=dtype)
 
 
 def _hf(model: Any, tokenizer: Any) -> Engine:
@@ -109,17 +112,29 @@ ENGINES.add("hf", _hf)
 AUTO_ORDER = ("native", "hf")  # `auto`: the first engine that supports the model
 
 
-def make_engine(name: str, model: Any, tokenizer: Any) -> Engine:
+def make_engine(name: str, model: Any, tokenizer: Any, dtype: str = "auto") -> Engine:
     """`auto` picks the best backend available for this model and device: `native` for
     Llama-family decoders (CUDA graphs on GPUs; on CPUs it matches or beats HF, see
-    docs/performance.md), `hf` for every other architecture."""
+    docs/performance.md), `hf` for every other architecture. `dtype` (generation.dtype) reaches
+    engines whose factory takes it (native: a bf16 shadow of fp32 weights); others generate in
+    the model's dtype."""
     check_engine_available(name)
     if name != "auto":
-        return ENGINES.get_or_raise(name)(model, tokenizer)
+        return _build(name, ENGINES.get_or_raise(name), model, tokenizer, dtype)
     reasons = []
     for candidate in AUTO_ORDER:
         try:
-            return ENGINES[candidate](model, tokenizer)
+            return _build(candidate, ENGINES[candidate], model, tokenizer, dtype)
         except UnsupportedModel as exc:
             reasons.append(str(exc))
     raise UnsupportedModel("no engine supports this model: " + "; ".join(reasons))
+
+
+def _build(name: str, factory: Callable[..., Engine], model: Any, tokenizer: Any, dtype: str) -> Engine:
+    import inspect
+
+    if "dtype" in inspect.signature(factory).parameters:
+        return factory(model, tokenizer, dtype=dtype)
+    if dtype != "auto":
+        log.warning("generation engine '%s' generates in the model's dtype; generation.dtype %s is not used", name, dtype)
+    return factory(model, tokenizer)

@@ -176,6 +176,7 @@ def _run_cycle(s: _Session, cycle: int, stop_event: threading.Event | None,
     cfg, cdir, seed, main = s.cfg, s.run.cycle(cycle), s.cfg.seed * 1000 + cycle, s.world.is_main
     params = cfg.generation.sampling(cfg.samples_per_prompt, seed)
     meta = {"cycle": cycle, "model": f"{cfg.model}@cycle{cycle - 1}", "engine": s.engine.name,
+            "generation_dtype": str(getattr(s.engine, "compute_dtype", "model")).replace("torch.", ""),
             "sampling": params.to_dict(), "verifier": s.verifier.name,
             "verifier_version": verifier_version(s.verifier, s.tasks)}
     if main:
@@ -267,7 +268,7 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
     # need not share rank 0's disk.
     s.model, s.tok = _load_policy(cfg, run, start if w.is_main else 1, adapter)
     dist.sync_parameters(s.model, w)
-    s.engine = adapter.engine(cfg.generation.engine, s.model, s.tok)
+    s.engine = adapter.engine(cfg.generation.engine, s.model, s.tok, cfg.generation.dtype)
     s.heldout = heldout
     _before_cycles(s, start)
     s.requests, s.batcher = kind.requests(s.tok, s.tasks), adapter.batcher(s.tok)

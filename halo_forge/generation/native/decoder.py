@@ -63,10 +63,6 @@ def _eps(norm: Any) -> float:
     return float(getattr(norm, "variance_epsilon", None) or getattr(norm, "eps", 1e-6))
 
 
-def _rms(x: torch.Tensor, norm: Any) -> torch.Tensor:
-    return F.rms_norm(x, (x.shape[-1],), norm.weight, _eps(norm))
-
-
 def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """Rotary embedding, half-split layout (as transformers' Llama): x [..., heads, D], cos/sin [..., 1, D]."""
     half = x.shape[-1] // 2
@@ -108,7 +104,10 @@ class _Steps:
 
 
 class LlamaDecoder:
-    def __init__(self, model: Any, kernels: bool | None = None):
+    """`dtype`: the precision to decode in; another than the model's makes a cast shadow of the
+    weights (weights.py), e.g. bf16 generation from an fp32 training copy."""
+
+    def __init__(self, model: Any, kernels: bool | None = None, dtype: torch.dtype | None = None):
         self.lm = base_model(model)
         cfg = self.lm.config
         self.n_layers = len(self.lm.model.layers)
@@ -116,10 +115,10 @@ class LlamaDecoder:
         self.n_kv = cfg.num_key_value_heads
         self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
         p = next(self.lm.parameters())
-        self.device, self.dtype = p.device, p.dtype
+        self.device, self.dtype, self.source_dtype = p.device, dtype or p.dtype, p.dtype
         self.kernels = load_kernels(self.device) if kernels is not False else None
         with torch.no_grad():
-            self.w = DecoderWeights(self.lm)
+            self.w = DecoderWeights(self.lm, None if self.dtype == p.dtype else self.dtype)
         self.eager = _Steps()
         self.compiled: _Steps | None = None
         self.rope_table: tuple[torch.Tensor, torch.Tensor] | None = None  # float32 cos, sin [length, D]
@@ -136,12 +135,12 @@ class LlamaDecoder:
 
     def _enter(self, li: int, h: torch.Tensor, delta: torch.Tensor | None, steps: _Steps):
         w = self.w.layers[li]
-        return steps.enter(h, delta, w.ln1.weight, _eps(w.ln1), w.qkv, w.qkv_bias)
+        return steps.enter(h, delta, w.ln1_w, _eps(w.ln1), w.qkv, w.qkv_bias)
 
     def _mlp(self, li: int, h: torch.Tensor, o: torch.Tensor, steps: _Steps):
         """o: attention output [B, T, H * D] -> (residual stream, MLP output)."""
         w = self.w.layers[li]
-        return steps.mlp(h, o, w.o, w.o_bias, w.ln2.weight, _eps(w.ln2), w.gate_up, w.down, w.down_bias)
+        return steps.mlp(h, o, w.o, w.o_bias, w.ln2_w, _eps(w.ln2), w.gate_up, w.down, w.down_bias)
 
     def compile_decode(self) -> None:
         """Fuse each layer's small element-wise kernels (residual adds with norms, rotary, SiLU x
@@ -173,7 +172,7 @@ class LlamaDecoder:
         Returns the logits after each prompt's last real token, [P, vocab]."""
         P, T = ids.shape
         pos = torch.arange(T, device=ids.device)[None].expand(P, T)
-        h = self.lm.model.embed_tokens(ids)
+        h = F.embedding(ids, self.w.embed)
         cos, sin = self._rotary(h, pos)
         delta = None
         for li in range(self.n_layers):
@@ -186,14 +185,14 @@ class LlamaDecoder:
             h, delta = self._mlp(li, h, o.transpose(1, 2).reshape(P, T, -1), self.eager)
         rows = torch.arange(P, device=ids.device)
         last = h[rows, lengths - 1] + delta[rows, lengths - 1]
-        return self.lm.lm_head(_rms(last, self.lm.model.norm))
+        return self._logits(last)
 
     def decode(self, ids: torch.Tensor, pos: torch.Tensor, slots: torch.Tensor | None, span: int) -> torch.Tensor:
         """One token per row: ids, pos [B]. Rows are cache slots `slots` [B], or every slot in order
         when None (the CUDA-graph path: a view, no gather). Attends to positions < span that are
         <= the row's own position. Returns logits [B, vocab]."""
         B = ids.shape[0]
-        h = self.lm.model.embed_tokens(ids[:, None])
+        h = F.embedding(ids[:, None], self.w.embed)
         cos, sin = self._rope_rows(pos)
         steps = self.compiled if (self.compiled and slots is None) else self.eager
         fused = self.kernels is not None and slots is None  # rotary, cache write and attention in one kernel
@@ -210,7 +209,11 @@ class LlamaDecoder:
                 q, k, v = steps.split_rotate(qkv, cos, sin, self.n_heads, self.n_kv)
                 o = attend(li, q[:, 0], k[:, 0].to(self.dtype), v[:, 0].to(self.dtype), pos, span)
             h, delta = self._mlp(li, h, o.reshape(B, 1, self.n_heads * self.head_dim), steps)
-        return self.lm.lm_head(_rms(h + delta, self.lm.model.norm))[:, 0]
+        return self._logits(h + delta)[:, 0]
+
+    def _logits(self, h: torch.Tensor) -> torch.Tensor:
+        norm = self.lm.model.norm
+        return F.linear(F.rms_norm(h, (h.shape[-1],), self.w.norm_w, _eps(norm)), self.w.lm_head)
 
     def _attend_sdpa(self, B: int, pos: torch.Tensor, slots: torch.Tensor | None, span: int):
         """PyTorch path: index_put the new k/v, SDPA over the span with a per-row mask."""

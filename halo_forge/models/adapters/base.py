@@ -39,7 +39,8 @@ class ModelAdapter:
     def request(self, processor: Any, messages: list[dict[str, Any]], task: Task) -> GenerationRequest:
         raise NotImplementedError
 
-    def engine(self, name: str, model: Any, processor: Any) -> Engine:
+    def engine(self, name: str, model: Any, processor: Any, dtype: str = "auto") -> Engine:
+        """`dtype`: generation.dtype, for engines that can decode in another precision than the model."""
         raise NotImplementedError
 
     def batcher(self, processor: Any) -> Batcher:

@@ -98,7 +98,7 @@ class SpeechAdapter(ModelAdapter):
     def request(self, processor: Any, messages: list[dict[str, Any]], task: Task) -> GenerationRequest:
         return GenerationRequest(task.id, decoder_prefix(processor.tokenizer, self.language), task.media)
 
-    def engine(self, name: str, model: Any, processor: Any) -> Any:
+    def engine(self, name: str, model: Any, processor: Any, dtype: str = "auto") -> Any:
         from transformers.generation import GenerationMixin
 
         from halo_forge.generation.hf import HFEngine, ModelInputs

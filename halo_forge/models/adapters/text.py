@@ -22,10 +22,10 @@ class TextAdapter(ModelAdapter):
     def request(self, processor: Any, messages: list[dict[str, Any]], task: Task) -> GenerationRequest:
         return GenerationRequest(task.id, render_chat(processor, messages, add_generation_prompt=True), task.media)
 
-    def engine(self, name: str, model: Any, processor: Any) -> Any:
+    def engine(self, name: str, model: Any, processor: Any, dtype: str = "auto") -> Any:
         from halo_forge.generation.base import make_engine
 
-        return make_engine(name, model, processor)
+        return make_engine(name, model, processor, dtype)
 
     def batcher(self, processor: Any) -> Any:
         from halo_forge.models.batching import TextBatcher

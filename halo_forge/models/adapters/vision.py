@@ -155,7 +155,7 @@ class VisionAdapter(ModelAdapter):
     def request(self, processor: Any, messages: list[dict[str, Any]], task: Task) -> GenerationRequest:
         return GenerationRequest(task.id, processor.render(messages), task.media)
 
-    def engine(self, name: str, model: Any, processor: Any) -> Any:
+    def engine(self, name: str, model: Any, processor: Any, dtype: str = "auto") -> Any:
         from halo_forge.generation.hf import HFEngine, ModelInputs
 
         hf_only(name, "image-text")
