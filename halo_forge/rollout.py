@@ -130,9 +130,7 @@ def rollout(tasks: list[Task], requests: list[GenerationRequest], engine: Engine
     same seeds as one process) and returns only their records; the caller gathers them."""
     out_dir.mkdir(parents=True, exist_ok=True)
     gen_path = out_dir / "generations.jsonl"
-    planned = plan_batches(requests, params.n, batch_size)
-    batches = [b for b in planned if world.owns_batch(b.number)]
-    others = {b.number for b in planned if not world.owns_batch(b.number)}
+    batches = [b for b in plan_batches(requests, params.n, batch_size) if world.owns_batch(b.number)]
     stats = RolloutStats()
     previous = _load_generated(gen_path, {b.number: len(b.items) for b in batches})
     stats.resumed_batches = len(previous)
@@ -158,8 +156,7 @@ def rollout(tasks: list[Task], requests: list[GenerationRequest], engine: Engine
 
         size_cpu_threads_for(getattr(getattr(engine, "model", None), "device", None))
         t0 = time.monotonic()
-        engine.generate(requests, params, batch_size, on_batch=on_batch, skip_batches=set(previous) | others,
-                        stop_event=stop_event)
+        engine.run([b for b in batches if b.number not in previous], params, on_batch=on_batch, stop_event=stop_event)
         stats.generation_time = time.monotonic() - t0
     t_gen_end = time.monotonic()
     records = verifying.finish()

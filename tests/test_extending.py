@@ -8,7 +8,7 @@ import pytest
 
 from halo_forge.data.registry import DATASETS, DatasetInfo, register_dataset
 from halo_forge.data.task import Task
-from halo_forge.generation.base import ENGINES, Completion, plan_batches
+from halo_forge.generation.base import ENGINES, Completion, PlannedEngine
 from halo_forge.registry import DuplicateName, Registry
 from halo_forge.tasks import TASK_KINDS, TaskKind
 from halo_forge.verify.base import Verifier, VerifyResult
@@ -36,24 +36,23 @@ def load_shout(split: str) -> list[Task]:
 
 
 # -- "Add an engine": answers every prompt with its last word in capitals, odd samples wrong ------
-class ShoutEngine:
+class ShoutEngine(PlannedEngine):
     name = "shouter"
 
     def __init__(self, model, tokenizer):
         self.tok = tokenizer
 
-    def generate(self, requests, params, batch_size=32, on_batch=None, skip_batches=None, stop_event=None):
+    def run(self, batches, params, on_batch=None, stop_event=None):
         out = []
-        for batch in plan_batches(requests, params.n, batch_size):
+        for batch in batches:
             comps = []
             for it in batch.items:
                 word = it.request.prompt_text.split("Say ")[-1].split(" ")[0]
                 text = word.upper() if it.index % 2 == 0 else word
                 comps.append(Completion(it.request.id, it.index, text, self.tok.encode(text), "stop", 3))
-            if not (skip_batches and batch.number in skip_batches):
-                out.extend(comps)
-                if on_batch:
-                    on_batch(batch.number, comps)
+            out.extend(comps)
+            if on_batch:
+                on_batch(batch.number, comps)
         return out
 
 

@@ -58,7 +58,9 @@ class Completion:
 @dataclass
 class WorkItem:
     request: GenerationRequest
-    index: int
+    index: int  # which of the request's n samples
+    order: int = 0  # the request's position in the planned list: part of the sampling key, so a
+    #                 batch draws the same samples whichever process or resumed run generates it
 
 
 @dataclass
@@ -70,17 +72,40 @@ class Batch:
 def plan_batches(requests: list[GenerationRequest], n: int, batch_size: int) -> list[Batch]:
     """Deterministic batches of (request, sample) pairs; the n samples of a prompt stay together
     so its prefix is prefilled side by side (and shared by engines that support it)."""
-    items = [WorkItem(r, i) for r in requests for i in range(n)]
+    items = [WorkItem(r, i, k) for k, r in enumerate(requests) for i in range(n)]
     return [Batch(k, items[s:s + batch_size]) for k, s in enumerate(range(0, len(items), batch_size))]
 
 
 class Engine(Protocol):
+    """`run` generates the batches it is given — planned once by the caller (the rollout), never
+    re-planned inside an engine; `generate` is the plan-and-run convenience (PlannedEngine)."""
+
     name: str
+
+    def run(self, batches: list[Batch], params: SamplingParams,
+            on_batch: Callable[[int, list[Completion]], None] | None = None,
+            stop_event: threading.Event | None = None) -> list[Completion]:
+        ...
 
     def generate(self, requests: list[GenerationRequest], params: SamplingParams, batch_size: int = 32,
                  on_batch: Callable[[int, list[Completion]], None] | None = None,
                  skip_batches: set[int] | None = None, stop_event: threading.Event | None = None) -> list[Completion]:
         ...
+
+
+class PlannedEngine:
+    """The one `generate`: plan the batches, drop the skipped ones, `run` the rest."""
+
+    def run(self, batches: list[Batch], params: SamplingParams,
+            on_batch: Callable[[int, list[Completion]], None] | None = None,
+            stop_event: threading.Event | None = None) -> list[Completion]:
+        raise NotImplementedError
+
+    def generate(self, requests: list[GenerationRequest], params: SamplingParams, batch_size: int = 32,
+                 on_batch: Callable[[int, list[Completion]], None] | None = None,
+                 skip_batches: set[int] | None = None, stop_event: threading.Event | None = None) -> list[Completion]:
+        batches = [b for b in plan_batches(requests, params.n, batch_size) if b.number not in (skip_batches or ())]
+        return self.run(batches, params, on_batch, stop_event)
 
 
 def check_engine_available(name: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
-from halo_forge.generation.base import Completion, GenerationRequest, SamplingParams, plan_batches
+from halo_forge.generation.base import Batch, Completion, GenerationRequest, PlannedEngine, SamplingParams
 from halo_forge.generation.stops import truncate_at_stop
 
 
@@ -46,7 +46,7 @@ def text_inputs(tok: Any, requests: list[GenerationRequest], device: Any) -> Mod
     return ModelInputs(dict(enc), enc["input_ids"].shape[1], enc["attention_mask"].sum(1).tolist())
 
 
-class HFEngine:
+class HFEngine(PlannedEngine):
     name = "hf"
 
     def __init__(self, model: Any, tokenizer: Any,
@@ -101,13 +101,11 @@ class HFEngine:
             results.append((ids, int(batch.prompt_tokens[row]), finish, lp))
         return results
 
-    def generate(self, requests: list[GenerationRequest], params: SamplingParams, batch_size: int = 32,
-                 on_batch: Callable[[int, list[Completion]], None] | None = None,
-                 skip_batches: set[int] | None = None, stop_event: threading.Event | None = None) -> list[Completion]:
+    def run(self, batches: list[Batch], params: SamplingParams,
+            on_batch: Callable[[int, list[Completion]], None] | None = None,
+            stop_event: threading.Event | None = None) -> list[Completion]:
         done: list[Completion] = []
-        for batch in plan_batches(requests, params.n, batch_size):
-            if skip_batches and batch.number in skip_batches:
-                continue
+        for batch in batches:
             if stop_event is not None and stop_event.is_set():
                 break
             outs = self._run_batch([it.request for it in batch.items], params, params.seed * 100003 + batch.number, stop_event)

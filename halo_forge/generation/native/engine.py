@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import torch
 
-from halo_forge.generation.base import Completion, GenerationRequest, SamplingParams, plan_batches
+from halo_forge.generation.base import Batch, Completion, GenerationRequest, PlannedEngine, SamplingParams
 from halo_forge.generation.native.decoder import LlamaDecoder
 from halo_forge.generation.native.sampling import MASK63
 from halo_forge.generation.native.steps import SlotState, StepKey
@@ -68,7 +68,7 @@ def generation_dtype(model: Any, requested: str = "auto") -> torch.dtype:
     return p.dtype
 
 
-class NativeEngine:
+class NativeEngine(PlannedEngine):
     name = "native"
 
     def __init__(self, model: Any, tokenizer: Any, max_batch: int = 512, max_len: int | None = None,
@@ -92,14 +92,14 @@ class NativeEngine:
 
     # -- public -----------------------------------------------------------------------------------
     @torch.no_grad()
-    def generate(self, requests: list[GenerationRequest], params: SamplingParams, batch_size: int = 32,
-                 on_batch: Callable[[int, list[Completion]], None] | None = None,
-                 skip_batches: set[int] | None = None, stop_event: threading.Event | None = None) -> list[Completion]:
-        plan = [b for b in plan_batches(requests, params.n, batch_size) if not (skip_batches and b.number in skip_batches)]
+    def run(self, plan: list[Batch], params: SamplingParams,
+            on_batch: Callable[[int, list[Completion]], None] | None = None,
+            stop_event: threading.Event | None = None) -> list[Completion]:
         if not plan:
             return []
         t_start = time.perf_counter()
-        req_index = {r.id: i for i, r in enumerate(requests)}
+        req_index = {it.request.id: it.order for b in plan for it in b.items}
+        requests = list({it.request.id: it.request for b in plan for it in b.items}.values())
         encoded = self.tok([r.prompt_text for r in requests], add_special_tokens=False)["input_ids"]  # one batched call
         prompts = {r.id: ids for r, ids in zip(requests, encoded)}
         longest = max(len(prompts[it.request.id]) for b in plan for it in b.items)
