@@ -134,15 +134,10 @@ def _load_row(base, start, offs, V):
 
 
 @triton.jit
-def _top_p_sample(logits_ptr, stride, u_ptr, tok_ptr, lp_ptr, V, inv_temp, top_p,
-                  BLOCK: tl.constexpr, SHIFT: tl.constexpr, PASSES: tl.constexpr,
-                  KEY: tl.constexpr, STAGES: tl.constexpr):
-    row = tl.program_id(0)
-    base = logits_ptr + row * stride
-    offs = tl.arange(0, BLOCK)
-    # Loops accumulate per lane and reduce once at the end: a reduction inside a loop is a
-    # cross-warp barrier every iteration, which is what made a first version slow.
-    # pass 1: the largest logit and the normaliser together (online softmax, per lane)
+def _softmax_stats(base, offs, V, inv_temp, BLOCK: tl.constexpr, STAGES: tl.constexpr):
+    """pass 1: the largest logit and the normaliser together (online softmax, per lane).
+    Loops accumulate per lane and reduce once at the end: a reduction inside a loop is a
+    cross-warp barrier every iteration, which is what made a first version slow."""
     m = tl.full([BLOCK], float("-inf"), tl.float32)
     z = tl.zeros([BLOCK], tl.float32)
     for start in tl.range(0, V, BLOCK, num_stages=STAGES):
@@ -152,12 +147,17 @@ def _top_p_sample(logits_ptr, stride, u_ptr, tok_ptr, lp_ptr, V, inv_temp, top_p
         m = m_new
     top = tl.max(m, 0)
     total = tl.sum(tl.where(m > float("-inf"), z * tl.exp((m - top) * inv_temp), 0.0), 0)
-    bound = top_p * total
-    # t* = the smallest key t with mass(key >= t) <= bound lies in (lo, lo + 4 * width]; each
-    # pass weighs the three inner thresholds at once and narrows that range 4-fold. The nucleus
-    # is then every token with key >= t* - 1. Three 1-D accumulators, not a [block, k] tile:
-    # broadcasting a block against k thresholds made Triton shuffle layouts every iteration.
-    # KEY is int64 for float32 logits (no overflow at the top end).
+    return top, total
+
+
+@triton.jit
+def _nucleus_threshold(base, offs, V, inv_temp, top, total, bound, BLOCK: tl.constexpr, SHIFT: tl.constexpr,
+                       PASSES: tl.constexpr, KEY: tl.constexpr, STAGES: tl.constexpr):
+    """t* = the smallest key t with mass(key >= t) <= bound lies in (lo, lo + 4 * width]; each
+    pass weighs the three inner thresholds at once and narrows that range 4-fold. The nucleus
+    is then every token with key >= t* - 1 (returned, with the nucleus's mass). Three 1-D
+    accumulators, not a [block, k] tile: broadcasting a block against k thresholds made Triton
+    shuffle layouts every iteration. KEY is int64 for float32 logits (no overflow at the top end)."""
     lo = tl.full([], -(1 << (31 - SHIFT)), KEY)  # at or below every key
     mass_lo = total  # mass(key >= lo): at the end, the nucleus's own mass
     for level in tl.static_range(PASSES):
@@ -179,9 +179,13 @@ def _top_p_sample(logits_ptr, stride, u_ptr, tok_ptr, lp_ptr, V, inv_temp, top_p
         first = tl.where(m1 <= bound, 0, tl.where(m2 <= bound, 1, tl.where(m3 <= bound, 2, 3)))
         mass_lo = tl.where(first == 1, m1, tl.where(first == 2, m2, tl.where(first == 3, m3, mass_lo)))
         lo = lo + first * width
-    keep_from = lo  # = t* - 1
-    # last passes: find the block where the kept mass crosses u x mass, then the token inside it
-    target = tl.load(u_ptr + row) * mass_lo
+    return lo, mass_lo
+
+
+@triton.jit
+def _draw(base, offs, V, inv_temp, top, keep_from, target, BLOCK: tl.constexpr, SHIFT: tl.constexpr,
+          KEY: tl.constexpr, STAGES: tl.constexpr):
+    """Last passes: the block where the kept mass crosses the target, then the token inside it."""
     run = tl.zeros([], tl.float32)
     hit_start = tl.zeros([], tl.int32) - 1
     hit_before = tl.zeros([], tl.float32)
@@ -203,7 +207,21 @@ def _top_p_sample(logits_ptr, stride, u_ptr, tok_ptr, lp_ptr, V, inv_temp, top_p
     inside = _ordered_key(x, SHIFT, KEY) >= keep_from
     cum = hit_before + tl.cumsum(tl.where(inside, tl.exp((x - top) * inv_temp), 0.0), 0)
     choice = tl.min(tl.where(inside & (cum > target), hit_start + offs, V), 0)
-    choice = tl.where(choice >= V, tl.max(tl.where(inside, hit_start + offs, -1), 0), choice)
+    return tl.where(choice >= V, tl.max(tl.where(inside, hit_start + offs, -1), 0), choice)
+
+
+@triton.jit
+def _top_p_sample(logits_ptr, stride, u_ptr, tok_ptr, lp_ptr, V, inv_temp, top_p,
+                  BLOCK: tl.constexpr, SHIFT: tl.constexpr, PASSES: tl.constexpr,
+                  KEY: tl.constexpr, STAGES: tl.constexpr):
+    row = tl.program_id(0)
+    base = logits_ptr + row * stride
+    offs = tl.arange(0, BLOCK)
+    top, total = _softmax_stats(base, offs, V, inv_temp, BLOCK, STAGES)
+    keep_from, mass_lo = _nucleus_threshold(base, offs, V, inv_temp, top, total, top_p * total, BLOCK, SHIFT, PASSES,
+                                            KEY, STAGES)
+    target = tl.load(u_ptr + row) * mass_lo
+    choice = _draw(base, offs, V, inv_temp, top, keep_from, target, BLOCK, SHIFT, KEY, STAGES)
     tl.store(tok_ptr + row, choice.to(tl.int64))
     x_c = tl.load(logits_ptr + row * stride + choice).to(tl.float32)
     tl.store(lp_ptr + row, (x_c - top) * inv_temp - tl.log(mass_lo))
