@@ -72,8 +72,9 @@ class _Bars:
     def __init__(self, phases: tuple[str, ...], total: int, unit: str, initial: dict[str, int]):
         from tqdm.auto import tqdm
 
-        self.bars = {p: tqdm(total=total, initial=initial.get(p, 0), desc=p, unit=unit, leave=False, position=i)
-                     for i, p in enumerate(phases)}
+        # disable=False: quiet_libraries() turns tqdm's default off for third-party bars, not ours
+        self.bars = {p: tqdm(total=total, initial=initial.get(p, 0), desc=p, unit=unit, leave=False, position=i,
+                             disable=False) for i, p in enumerate(phases)}
 
     def __call__(self, phase: str, n: int) -> None:
         self.bars[phase].update(n)
@@ -147,6 +148,8 @@ def quiet_libraries() -> None:
     # Read by huggingface_hub when imported, and transformers' bars ("Loading weights", "Writing
     # model shards") follow it: set before either is imported, no import needed here.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    # Plain tqdm bars elsewhere (transformers' GGUF de-quantizer) read TQDM_* defaults from the env.
+    os.environ.setdefault("TQDM_DISABLE", "1")
     # torchao logs a warning per optional CUDA extension its CPU wheel cannot load, and torch's
     # pytree logs a deprecation for each Enum torchao registers: import-time noise, not advice.
     logging.getLogger("torchao").setLevel(logging.ERROR)
