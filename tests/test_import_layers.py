@@ -50,3 +50,16 @@ def test_no_package_cycles():
         if n not in state:
             visit(n, [n])
     assert not cycles, cycles
+
+
+def test_no_file_over_400_lines_and_no_function_over_60():
+    """The house sizes (CONTRIBUTING.md): past them a file or function is doing two jobs."""
+    big = []
+    for f in PKG.rglob("*.py"):
+        text = f.read_text()
+        if text.count("\n") > 400:
+            big.append(f"{f.relative_to(PKG.parent)}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text, str(f))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 60:
+                big.append(f"{f.relative_to(PKG.parent)}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1} lines")
+    assert not big, "\n".join(big)

@@ -82,38 +82,11 @@ def train_on_examples(model: Any, batcher: Batcher, examples: list[Example], cfg
     if not rows:
         return TrainOutcome(0, None, False, learning_rate, 0, 0)
     total = optimizer_steps(len(rows), cfg.batch_size, cfg.grad_accum, cfg.epochs, cfg.max_steps)
-    batch_size, grad_accum = per_rank_batch(cfg.batch_size, cfg.grad_accum, world.size)
     eval_rows = [batcher.encode(ex, cfg.max_seq_len) for ex in (eval_examples or [])]
     do_eval = bool(eval_rows)
-    args = TrainingArguments(
-        output_dir=output_dir,
-        per_device_train_batch_size=batch_size,
-        per_device_eval_batch_size=batch_size,
-        gradient_accumulation_steps=grad_accum,
-        learning_rate=learning_rate,
-        max_steps=total,
-        lr_scheduler_type=cfg.lr_scheduler,
-        warmup_steps=warmup_steps(total, cfg.warmup_ratio),
-        weight_decay=cfg.weight_decay,
-        max_grad_norm=cfg.max_grad_norm,
-        logging_steps=min(cfg.logging_steps, total),
-        save_strategy="steps" if (save_checkpoints or do_eval) else "no",
-        save_steps=max(1, total // 4) if (save_checkpoints or do_eval) else 500,
-        save_total_limit=2,
-        eval_strategy="steps" if do_eval else "no",
-        eval_steps=max(1, total // 4) if do_eval else None,
-        load_best_model_at_end=do_eval and early_stopping_patience is not None,
-        metric_for_best_model="eval_loss" if do_eval else None,
-        report_to=["tensorboard"] if _has_tensorboard() else [],
-        seed=seed,
-        data_seed=seed,
-        bf16=_use_bf16(model),
-        use_cpu=model.device.type == "cpu",
-        gradient_checkpointing=cfg.gradient_checkpointing,
-        remove_unused_columns=False,
-        dataloader_num_workers=0,
-        disable_tqdm=True,  # halo_forge.progress reports steps in the run's one progress style
-    )
+    args = _training_args(model, cfg, learning_rate, output_dir, seed, total, per_rank_batch(
+        cfg.batch_size, cfg.grad_accum, world.size), save=save_checkpoints or do_eval, do_eval=do_eval,
+        best_at_end=do_eval and early_stopping_patience is not None)
     size_cpu_threads_for(model.device)
     if cfg.gradient_checkpointing and hasattr(model, "enable_input_require_grads"):
         model.enable_input_require_grads()
@@ -132,6 +105,40 @@ def train_on_examples(model: Any, batcher: Batcher, examples: list[Example], cfg
     interrupted = bool(stop_event is not None and stop_event.is_set())
     tokens = sum(len(r["labels"]) for r in rows)
     return TrainOutcome(trainer.state.global_step, float(result.training_loss), interrupted, learning_rate, len(rows), tokens)
+
+
+def _training_args(model: Any, cfg: TrainingConfig, learning_rate: float, output_dir: str, seed: int, total: int,
+                   per_rank: tuple[int, int], save: bool, do_eval: bool, best_at_end: bool) -> TrainingArguments:
+    batch_size, grad_accum = per_rank
+    return TrainingArguments(
+        output_dir=output_dir,
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=batch_size,
+        gradient_accumulation_steps=grad_accum,
+        learning_rate=learning_rate,
+        max_steps=total,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=warmup_steps(total, cfg.warmup_ratio),
+        weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
+        logging_steps=min(cfg.logging_steps, total),
+        save_strategy="steps" if save else "no",
+        save_steps=max(1, total // 4) if save else 500,
+        save_total_limit=2,
+        eval_strategy="steps" if do_eval else "no",
+        eval_steps=max(1, total // 4) if do_eval else None,
+        load_best_model_at_end=best_at_end,
+        metric_for_best_model="eval_loss" if do_eval else None,
+        report_to=["tensorboard"] if _has_tensorboard() else [],
+        seed=seed,
+        data_seed=seed,
+        bf16=_use_bf16(model),
+        use_cpu=model.device.type == "cpu",
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        disable_tqdm=True,  # halo_forge.progress reports steps in the run's one progress style
+    )
 
 
 def _has_tensorboard() -> bool:

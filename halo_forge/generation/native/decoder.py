@@ -59,6 +59,18 @@ def base_model(model: Any) -> Any:
     return inner
 
 
+def generation_dtype(model: Any, requested: str = "auto") -> torch.dtype:
+    """The precision to decode in. `auto`: bf16 when the model holds fp32 weights on a GPU that
+    has bf16 (RAFT's fp32 training masters: a bf16 shadow decodes ~10x faster there), else the
+    model's own dtype; any other value is taken as asked (`float32` keeps fp32 generation)."""
+    if requested != "auto":
+        return getattr(torch, requested)
+    p = next(model.parameters())
+    if p.dtype == torch.float32 and p.device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return p.dtype
+
+
 def _eps(norm: Any) -> float:
     return float(getattr(norm, "variance_epsilon", None) or getattr(norm, "eps", 1e-6))
 

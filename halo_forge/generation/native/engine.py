@@ -26,7 +26,7 @@ from typing import Any, Callable
 import torch
 
 from halo_forge.generation.base import Batch, Completion, GenerationRequest, PlannedEngine, SamplingParams
-from halo_forge.generation.native.decoder import LlamaDecoder
+from halo_forge.generation.native.decoder import LlamaDecoder, generation_dtype
 from halo_forge.generation.native.sampling import MASK63
 from halo_forge.generation.native.steps import SlotState, StepKey
 from halo_forge.generation.stops import truncate_at_stop
@@ -54,18 +54,6 @@ class _Launch:
     tokens: torch.Tensor
     logprobs: torch.Tensor | None
     done: Any = None  # CUDA event
-
-
-def generation_dtype(model: Any, requested: str = "auto") -> torch.dtype:
-    """The precision to decode in. `auto`: bf16 when the model holds fp32 weights on a GPU that
-    has bf16 (RAFT's fp32 training masters: a bf16 shadow decodes ~10x faster there), else the
-    model's own dtype; any other value is taken as asked (`float32` keeps fp32 generation)."""
-    if requested != "auto":
-        return getattr(torch, requested)
-    p = next(model.parameters())
-    if p.dtype == torch.float32 and p.device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return p.dtype
 
 
 class NativeEngine(PlannedEngine):
