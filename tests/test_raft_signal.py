@@ -57,6 +57,8 @@ def test_probe_heldout_and_replay_through_the_cli(tiny_model_dir, tmp_path):
         assert h["problems"] == 6 and set(h["vs_start"]) >= {"delta", "ci95", "p_permutation", "mcnemar"}
         assert h["vs_start"]["delta"] == pytest.approx(h["pass_at_k"]["1"] - start["pass_at_k"]["1"])
     assert (out / "cycle_2" / "heldout.samples.jsonl").exists() and (out / "heldout_start" / "heldout.json").exists()
+    saved = json.loads((out / "cycle_2" / "heldout.json").read_text())  # pairable by `benchmark compare`
+    assert saved["provenance"]["verifier"] == "auto" and saved["pass_at_k"] == c2["heldout"]["pass_at_k"]
     assert c2["replayed"] == c1["kept"]  # cycle 1's kept samples, read back from disk on resume
     assert "held-out pass@1 (6 tasks): start" in r.stdout and "McNemar p" in r.stdout
 

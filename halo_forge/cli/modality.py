@@ -25,7 +25,7 @@ def register(sub) -> None:
         p = sub.add_parser(group, help=desc)
         g = p.add_subparsers(dest=f"{group}_command", metavar="ACTION")
         s = g.add_parser("sft", help=f"SFT for {desc}")
-        sft_cli.add_sft_flags(s)
+        sft_cli.add_sft_flags(s, task=False)
         s.set_defaults(handler=_handler("sft", kind))
         t = g.add_parser("train", help=f"RAFT for {desc}")
         raft_cli.add_raft_flags(t, task=False)

@@ -13,15 +13,16 @@ SFT_OPTS = [opt("dataset", "--dataset", "-d"), opt("data_file", "--data"), opt("
             opt("early_stopping_patience", "--early-stopping-patience"), opt("merge"), opt("resume")]
 
 
-def sft_options() -> list[Opt]:
-    return [*common.MODEL_OPTS, *common.TRAIN_OPTS, *SFT_OPTS]
+def sft_options(task: bool = True) -> list[Opt]:
+    opts = [opt("task"), *common.MODEL_OPTS, *common.TRAIN_OPTS, *SFT_OPTS]
+    return opts if task else common.without_task(opts)
 
 
-def add_sft_flags(p) -> None:
+def add_sft_flags(p, task: bool = True) -> None:
     from halo_forge.config import SFTConfig
 
     common.add_config_flag(p)
-    add_options(p, SFTConfig, sft_options())
+    add_options(p, SFTConfig, sft_options(task))
 
 
 def register(sub) -> None:

@@ -79,9 +79,14 @@ class HeldoutEval:
             summary["vs_start"] = {**pair["metrics"].get("pass@1", {}), **({"mcnemar": pair["mcnemar"]}
                                                                         if "mcnemar" in pair else {})}
         if s.world.is_main:
+            from halo_forge.provenance import verifier_version
+
             out.mkdir(parents=True, exist_ok=True)
             write_jsonl_atomic(out / "heldout.samples.jsonl", records)
-            write_json_atomic(out / "heldout.json", {**result, **summary, "samples_file": "heldout.samples.jsonl"})
+            # what `benchmark compare` checks before pairing two results
+            who = {"verifier": self.verifier.name, "verifier_version": verifier_version(self.verifier, self.tasks)}
+            write_json_atomic(out / "heldout.json", {**result, **summary, "samples_file": "heldout.samples.jsonl",
+                                                     "provenance": {**who, "model": f"{s.cfg.model}:{label}"}})
         return summary
 
     def load_start(self, path: Path, world: World = SINGLE) -> None:
