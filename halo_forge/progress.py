@@ -93,9 +93,10 @@ class _Off:
 
 
 def phase_progress(phases: tuple[str, ...], total: int, unit: str = "samples",
-                   initial: dict[str, int] | None = None) -> Any:
-    """A callable `progress(phase, n)` with `.close()`, in the style `progress_mode()` picks."""
-    mode = progress_mode()
+                   initial: dict[str, int] | None = None, enabled: bool = True) -> Any:
+    """A callable `progress(phase, n)` with `.close()`, in the style `progress_mode()` picks
+    (off when not `enabled`, e.g. on ranks other than 0)."""
+    mode = progress_mode() if enabled else "off"
     if mode == "off":
         return _Off()
     cls = _Bars if mode == "bars" else _Lines

@@ -136,7 +136,8 @@ def rollout(tasks: list[Task], requests: list[GenerationRequest], engine: Engine
     stats.resumed_batches = len(previous)
     if progress is None:
         progress = phase_progress(("generate", "verify"), sum(len(b.items) for b in batches),
-                                  initial={"generate": sum(len(v) for v in previous.values())})
+                                  initial={"generate": sum(len(v) for v in previous.values())},
+                                  enabled=world.is_main)  # one bar per run, not one per process
     verifying = _VerifyThread({t.id: t for t in tasks}, verifier, meta, out_dir / "samples.jsonl", workers, stats,
                               progress)
     for b in sorted(previous):
@@ -165,12 +166,16 @@ def rollout(tasks: list[Task], requests: list[GenerationRequest], engine: Engine
         progress.close()
     stats.interrupted = bool(stop_event is not None and stop_event.is_set())
     expected = {(it.request.id, it.index) for b in batches for it in b.items}
-    records = sorted((r for r in records if (r["task_id"], r["sample_index"]) in expected),
-                     key=lambda r: (r["task_id"], r["sample_index"]))
+    records = sorted((r for r in records if (r["task_id"], r["sample_index"]) in expected), key=sample_order)
     stats.samples = len(records)
     if not stats.interrupted and len(records) != len(expected):
         stats.interrupted = True  # something was not generated; never report a partial set as complete
     return records, stats
+
+
+def sample_order(record: dict[str, Any]) -> tuple[str, int]:
+    """The one order of sample records (task, then sample index), whichever process made them."""
+    return record["task_id"], record["sample_index"]
 
 
 def gather_rollout(records: list[dict[str, Any]], stats: RolloutStats, world: World,
@@ -191,7 +196,7 @@ def gather_rollout(records: list[dict[str, Any]], stats: RolloutStats, world: Wo
     if merged.interrupted:
         return [], merged
     gathered = gather_lists(records, world, f"gathering {what} samples")
-    return sorted(gathered, key=lambda r: (r["task_id"], r["sample_index"])), merged
+    return sorted(gathered, key=sample_order), merged
 
 
 def fail_if_all_errors(records: list[dict[str, Any]]) -> None:

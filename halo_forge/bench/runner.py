@@ -90,16 +90,16 @@ def evaluate_tasks(model: Any, tok: Any, tasks: list[Task], kind: Any, verifier:
     """Generate params.n samples per task with the given (live) model, verify, summarize.
     `engine`: one already built on this model (a RAFT run's), else one from `engine_name`.
     Under torch.distributed each rank generates and verifies its share; all get every record."""
+    from halo_forge.generation.base import generation_dtype_name
     from halo_forge.rollout import gather_rollout, rollout
 
     engine = engine or kind.model_adapter.engine(engine_name, model, tok, dtype)
     records, stats = rollout(tasks, kind.requests(tok, tasks), engine, params, batch_size, verifier, work_dir,
-                             {**meta, "engine": engine.name, "sampling": params.to_dict()}, workers=workers,
-                             progress=None if world.is_main else (lambda *_: None), world=world)
+                             {**meta, "engine": engine.name, "sampling": params.to_dict()}, workers=workers, world=world)
     records, stats = gather_rollout(records, stats, world, "the benchmark's")
     result = summarize(records, list(ks), params.n)
     result["engine"] = engine.name
-    result["generation_dtype"] = str(getattr(engine, "compute_dtype", "model")).replace("torch.", "")
+    result["generation_dtype"] = generation_dtype_name(engine)
     result["timing"] = {"generation_time": round(stats.generation_time, 3),
                         "verification_time": round(stats.verification_time, 3),
                         "tokens_generated": stats.tokens_generated,

@@ -137,6 +137,11 @@ ENGINES.add("hf", _hf)
 AUTO_ORDER = ("native", "hf")  # `auto`: the first engine that supports the model
 
 
+def generation_dtype_name(engine: Any) -> str:
+    """What an engine decodes in, for sample and result metadata ("model": the model's own dtype)."""
+    return str(getattr(engine, "compute_dtype", "model")).replace("torch.", "")
+
+
 def make_engine(name: str, model: Any, tokenizer: Any, dtype: str = "auto") -> Engine:
     """`auto` picks the best backend available for this model and device: `native` for
     Llama-family decoders (CUDA graphs on GPUs; on CPUs it matches or beats HF, see

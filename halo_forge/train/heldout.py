@@ -40,7 +40,7 @@ def _evaluate(s: Any, tasks: list, verifier: Any, params: Any, out: Path, label:
     cfg, work = s.cfg, out / f".work-{label}-rank{s.world.rank}"
     shutil.rmtree(work, ignore_errors=True)  # a scratch rollout: never resumed from (the model may differ)
     meta = {"model": f"{cfg.model}:{label}", "verifier": verifier.name,
-            "verifier_version": verifier_version(verifier, tasks)}
+            "verifier_version": verifier_version(verifier, tasks)}  # in every sample row
     try:
         return evaluate_tasks(s.model, s.tok, tasks, s.kind, verifier, params, cfg.generation.batch_size, work, meta,
                               engine=s.engine, ks=[1], workers=cfg.verifier.workers, world=s.world)
@@ -79,12 +79,11 @@ class HeldoutEval:
             summary["vs_start"] = {**pair["metrics"].get("pass@1", {}), **({"mcnemar": pair["mcnemar"]}
                                                                         if "mcnemar" in pair else {})}
         if s.world.is_main:
-            from halo_forge.provenance import verifier_version
-
             out.mkdir(parents=True, exist_ok=True)
             write_jsonl_atomic(out / "heldout.samples.jsonl", records)
-            # what `benchmark compare` checks before pairing two results
-            who = {"verifier": self.verifier.name, "verifier_version": verifier_version(self.verifier, self.tasks)}
+            # what `benchmark compare` checks before pairing two results: the rows' own verifier fields
+            who = {"verifier": records[0]["verifier"], "verifier_version": records[0]["verifier_version"]} \
+                if records else {}
             write_json_atomic(out / "heldout.json", {**result, **summary, "samples_file": "heldout.samples.jsonl",
                                                      "provenance": {**who, "model": f"{s.cfg.model}:{label}"}})
         return summary

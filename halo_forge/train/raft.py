@@ -143,10 +143,6 @@ def _open_run(cfg: RaftConfig) -> tuple[RunDir, int]:
     return run, run.latest_completed() + 1
 
 
-def _silent(*_args: Any) -> None:
-    """Progress of ranks other than 0: one bar per run, not one per process."""
-
-
 def _generate_and_verify(s: _Session, cycle: int, params: Any, meta: dict[str, Any],
                          stop_event: threading.Event | None) -> tuple[list[dict], Any] | None:
     """This rank's share of the rollout, then every rank's records on every rank (sorted, so the
@@ -156,7 +152,7 @@ def _generate_and_verify(s: _Session, cycle: int, params: Any, meta: dict[str, A
     w, cdir = s.world, s.run.cycle(cycle)
     out = cdir / f"rank{w.rank}-of-{w.size}" if w.distributed else cdir
     records, stats = rollout(s.tasks, s.requests, s.engine, params, s.cfg.generation.batch_size, s.verifier, out,
-                             meta, stop_event, s.cfg.verifier.workers, progress=None if w.is_main else _silent, world=w)
+                             meta, stop_event, s.cfg.verifier.workers, world=w)
     records, stats = gather_rollout(records, stats, w, f"cycle {cycle}'s")
     if stats.interrupted:
         return None
@@ -169,6 +165,7 @@ def _run_cycle(s: _Session, cycle: int, stop_event: threading.Event | None,
                after_cycle: Callable[[int, Any, Any], dict[str, Any]] | None) -> dict[str, Any] | None:
     """Generate → verify → select → train → save for one cycle; None when interrupted. Every rank
     runs it; only rank 0 writes (state, selection, weights)."""
+    from halo_forge.generation.base import generation_dtype_name
     from halo_forge.provenance import verifier_version
     from halo_forge.rollout import fail_if_all_errors
     from halo_forge.train.trainer import train_on_examples
@@ -176,7 +173,7 @@ def _run_cycle(s: _Session, cycle: int, stop_event: threading.Event | None,
     cfg, cdir, seed, main = s.cfg, s.run.cycle(cycle), s.cfg.seed * 1000 + cycle, s.world.is_main
     params = cfg.generation.sampling(cfg.samples_per_prompt, seed)
     meta = {"cycle": cycle, "model": f"{cfg.model}@cycle{cycle - 1}", "engine": s.engine.name,
-            "generation_dtype": str(getattr(s.engine, "compute_dtype", "model")).replace("torch.", ""),
+            "generation_dtype": generation_dtype_name(s.engine),
             "sampling": params.to_dict(), "verifier": s.verifier.name,
             "verifier_version": verifier_version(s.verifier, s.tasks)}
     if main:
