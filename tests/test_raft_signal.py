@@ -15,6 +15,7 @@ from tests.test_raft import CHECK, ROOT, write_config
 
 ALWAYS = {"fail": ["/usr/bin/python3", "-I", "-c", "import sys; sys.exit(1)", "{file}"],
           "pass": ["/usr/bin/python3", "-I", "-c", "import sys; sys.exit(0)", "{file}"]}
+RARE_PASS = ["/usr/bin/python3", "-I", "-c", "import sys; sys.exit(len(open(sys.argv[1]).read()) % 5 != 0)", "{file}"]
 
 
 def _halo(*args: str) -> subprocess.CompletedProcess:
@@ -96,3 +97,40 @@ def test_eval_section_needs_exactly_one_source():
         RaftConfig(**base, eval={"dataset": "mbpp", "prompts": "x.jsonl"})
     assert RaftConfig(**base, eval={"dataset": "mbpp"}).eval.temperature == 0.0
     assert CHECK  # the shared even-length checker keeps roughly half the samples in the first test
+
+
+@pytest.mark.slow
+def test_pool_slices_and_a_second_round_for_unsolved_prompts(tiny_model_dir, tmp_path):
+    """prompts_per_cycle: three cycles of 2 see 6 different prompts (the whole pool, no repeat);
+    unsolved_extra: exactly the prompts with no passing first-round sample get 3 more samples."""
+    out = tmp_path / "run"
+    cfg = _with_check(write_config(tmp_path, tiny_model_dir, out, epochs=1), RARE_PASS)
+    r = _halo("-q", "raft", "train", "--config", str(cfg), "--cycles", "3", "--prompts-per-cycle", "2",
+              "--unsolved-extra", "3", "--no-report")
+    assert r.returncode == 0, r.stderr[-3000:]
+    seen, extra_rounds = [], 0
+    for c in (1, 2, 3):
+        cdir = out / f"cycle_{c}"
+        first = [json.loads(l) for l in (cdir / "samples.jsonl").read_text().splitlines()]
+        ids = {x["task_id"] for x in first}
+        assert len(first) == 2 * 4 and len(ids) == 2
+        seen += sorted(ids)
+        unsolved = {t for t in ids if not any(x["passed"] for x in first if x["task_id"] == t)}
+        extra_file = cdir / "extra" / "samples.jsonl"
+        extra = [json.loads(l) for l in extra_file.read_text().splitlines()] if extra_file.exists() else []
+        assert {x["task_id"] for x in extra} == unsolved and len(extra) == 3 * len(unsolved)
+        extra_rounds += bool(unsolved)
+        m = json.loads((out / "training_summary.json").read_text())["cycles"][c - 1]
+        assert m["prompts"] == 2 and m["samples"] == len(first) + len(extra)
+    assert sorted(seen) == [f"t{i}" for i in range(6)]  # three slices, the whole pool once
+    assert extra_rounds, "no prompt was left unsolved in any cycle: the test did not exercise the second round"
+
+
+def test_pool_slices_wrap_into_a_fresh_shuffle():
+    from halo_forge.train.pool import cycle_indices
+
+    slices = [cycle_indices(10, c, 4, seed=3) for c in (1, 2, 3, 4, 5)]
+    assert len(set(slices[0] + slices[1])) == 8 and all(len(s) == 4 for s in slices)  # no repeat within a pass
+    assert len(set(slices[0] + slices[1]) | set(slices[2])) == 10  # cycle 3 finishes the pool, then wraps
+    assert cycle_indices(10, 1, None, 3) == list(range(10)) and cycle_indices(10, 2, 50, 3) == list(range(10))
+    assert cycle_indices(10, 1, 4, 3) == cycle_indices(10, 1, 4, 3) != cycle_indices(10, 1, 4, 4)

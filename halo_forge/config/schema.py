@@ -203,6 +203,10 @@ class RaftConfig(ModelFields, TaskSource):
     verifier: VerifierSpec = Field(default_factory=VerifierSpec)
     cycles: int = Field(5, ge=1, description="RAFT cycles")
     samples_per_prompt: int = Field(8, ge=1, description="samples generated per prompt each cycle (N)")
+    prompts_per_cycle: int | None = Field(None, ge=1, description="each cycle samples the next N prompts of a seeded "
+                                                                  "shuffle of the pool (default: the whole pool)")
+    unsolved_extra: int = Field(0, ge=0, description="adaptive sampling: prompts with no passing sample get this "
+                                                     "many more samples in a second round (0: off)")
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     lr_decay: float = Field(0.85, gt=0, le=1, description="learning rate factor per cycle")
     min_lr: float = Field(1e-6, ge=0, description="learning rate floor across cycles")

@@ -84,9 +84,20 @@ class HeldoutEval:
             # what `benchmark compare` checks before pairing two results: the rows' own verifier fields
             who = {"verifier": records[0]["verifier"], "verifier_version": records[0]["verifier_version"]} \
                 if records else {}
+            prov = {**self._provenance(s), **who, "model": f"{s.cfg.model}:{label}"}
             write_json_atomic(out / "heldout.json", {**result, **summary, "samples_file": "heldout.samples.jsonl",
-                                                     "provenance": {**who, "model": f"{s.cfg.model}:{label}"}})
+                                                     "provenance": prov})
         return summary
+
+    def _provenance(self, s: Any) -> dict[str, Any]:
+        """The same provenance a `benchmark run` result carries, so `benchmark compare` can check
+        that a held-out curve and a separately benchmarked control scored the same data."""
+        from halo_forge import provenance
+
+        e = s.cfg.eval
+        return provenance.collect(model=s.model, engine=s.engine.name, isolation=s.isolation, verifier=self.verifier,
+                                 dataset=e.dataset or e.prompts, split=e.split, tasks=self.tasks, seed=s.cfg.seed,
+                                 config=s.cfg.model_dump(mode="json"), started=s.started)
 
     def load_start(self, path: Path, world: World = SINGLE) -> None:
         """A resumed run pairs against the start model's result on rank 0's disk."""

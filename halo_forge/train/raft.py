@@ -25,6 +25,7 @@ from halo_forge.records import record_summary
 from halo_forge.errors import ResumeError
 from halo_forge.train.artifacts import RunDir
 from halo_forge.train.examples import Example
+from halo_forge.train import pool
 from halo_forge.train.heldout import HeldoutEval, check_probe, probe_pool
 from halo_forge.train.schedule import cycle_learning_rate
 from halo_forge.train.selection import select_samples
@@ -143,22 +144,47 @@ def _open_run(cfg: RaftConfig) -> tuple[RunDir, int]:
     return run, run.latest_completed() + 1
 
 
-def _generate_and_verify(s: _Session, cycle: int, params: Any, meta: dict[str, Any],
+def _generate_and_verify(s: _Session, tasks: list, requests: list, cdir: Path, params: Any, meta: dict[str, Any],
                          stop_event: threading.Event | None) -> tuple[list[dict], Any] | None:
     """This rank's share of the rollout, then every rank's records on every rank (sorted, so the
     selection is the same everywhere); rank 0 writes the merged samples.jsonl. None when interrupted."""
     from halo_forge.rollout import gather_rollout, rollout
 
-    w, cdir = s.world, s.run.cycle(cycle)
+    w = s.world
     out = cdir / f"rank{w.rank}-of-{w.size}" if w.distributed else cdir
-    records, stats = rollout(s.tasks, s.requests, s.engine, params, s.cfg.generation.batch_size, s.verifier, out,
+    records, stats = rollout(tasks, requests, s.engine, params, s.cfg.generation.batch_size, s.verifier, out,
                              meta, stop_event, s.cfg.verifier.workers, world=w)
-    records, stats = gather_rollout(records, stats, w, f"cycle {cycle}'s")
+    records, stats = gather_rollout(records, stats, w, f"{cdir.name}'s")
     if stats.interrupted:
         return None
     if w.distributed and w.is_main:
         write_jsonl_atomic(cdir / "samples.jsonl", records)
     return records, stats
+
+
+def _cycle_rollout(s: _Session, cycle: int, params: Any, meta: dict[str, Any],
+                   stop_event: threading.Event | None) -> tuple[list[dict], Any, int] | None:
+    """The cycle's slice of the pool (`prompts_per_cycle`), then, with `unsolved_extra`, a second
+    round for the prompts none of whose samples passed (kept in cycle_N/extra/). None when interrupted."""
+    cfg, cdir = s.cfg, s.run.cycle(cycle)
+    idx = pool.cycle_indices(len(s.tasks), cycle, cfg.prompts_per_cycle, cfg.seed)
+    tasks, requests = [s.tasks[i] for i in idx], [s.requests[i] for i in idx]
+    rolled = _generate_and_verify(s, tasks, requests, cdir, params, meta, stop_event)
+    if rolled is None or not cfg.unsolved_extra:
+        return None if rolled is None else (*rolled, len(tasks))
+    records, stats = rolled
+    unsolved = pool.unsolved_task_ids(records)
+    pick = [i for i, t in enumerate(tasks) if t.id in unsolved]
+    if not pick:
+        return records, stats, len(tasks)
+    extra_params = cfg.generation.sampling(cfg.unsolved_extra, params.seed + pool.EXTRA_ROUND_SEED_OFFSET)
+    log.info("cycle %d: %d of %d prompts had no passing sample; %d more samples each", cycle, len(pick), len(tasks),
+             cfg.unsolved_extra)
+    extra = _generate_and_verify(s, [tasks[i] for i in pick], [requests[i] for i in pick], cdir / "extra",
+                                 extra_params, {**meta, "round": 2, "sampling": extra_params.to_dict()}, stop_event)
+    if extra is None:
+        return None
+    return records + pool.renumber_extra(extra[0], cfg.samples_per_prompt), pool.merge_stats(stats, extra[1]), len(tasks)
 
 
 def _run_cycle(s: _Session, cycle: int, stop_event: threading.Event | None,
@@ -178,10 +204,10 @@ def _run_cycle(s: _Session, cycle: int, stop_event: threading.Event | None,
             "verifier_version": verifier_version(s.verifier, s.tasks)}
     if main:
         s.run.write_state(cycle, {"cycle": cycle, "phase": "generate"})
-    rolled = _generate_and_verify(s, cycle, params, meta, stop_event)
+    rolled = _cycle_rollout(s, cycle, params, meta, stop_event)
     if rolled is None:
         return None
-    records, rstats = rolled
+    records, rstats, n_prompts = rolled
     fail_if_all_errors(records)
     kept, sel = select_samples(records, cfg.selection)
     lr = cycle_learning_rate(cfg.training.learning_rate, cycle, cfg.lr_decay, cfg.min_lr)
@@ -204,7 +230,8 @@ def _run_cycle(s: _Session, cycle: int, stop_event: threading.Event | None,
         _save_model(s.model, s.tok, cdir / "model")
         shutil.rmtree(cdir / "trainer", ignore_errors=True)
     metrics = {
-        "cycle": cycle, **record_summary(records), "kept": len(kept), "selection": sel, "isolation": s.isolation,
+        "cycle": cycle, "prompts": n_prompts, **record_summary(records), "kept": len(kept), "selection": sel,
+        "isolation": s.isolation,
         "learning_rate": lr, "train_steps": outcome.steps, "train_loss": outcome.loss,
         "timing": {"generate_s": round(rstats.generation_time, 2), "verify_s": round(rstats.verification_time, 2),
                    "verify_tail_s": round(rstats.verify_tail_time, 2), "train_s": round(train_time, 2)},
