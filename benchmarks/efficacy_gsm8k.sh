@@ -20,7 +20,7 @@ for seed in "$@"; do
   [ "$steps" -gt 0 ] || { echo "== seed $seed: RAFT kept nothing to train on: no control to match"; continue; }
   echo "== seed $seed: SFT control, $steps steps ($(date -u +%T))"
   "$PY" -m halo_forge -q sft train --task reasoning --dataset gsm8k --split train --model "$MODEL" --dtype float32 \
-    --no-lora --lr 1e-5 --batch-size 32 --epochs 1 --max-steps "$steps" --max-seq-len 640 --seed "$seed" ${CONTROL_FLAGS:-} \
+    --no-lora --lr 1e-5 --batch-size 8 --grad-accum 4 --epochs 1 --max-steps "$steps" --max-seq-len 640 --seed "$seed" ${CONTROL_FLAGS:-} \
     -o "$d/control" > "$d.control.log" 2>&1 || { tail -20 "$d.control.log"; exit 1; }
   "$PY" -m halo_forge -q benchmark run --config configs/recipes/benchmark_gsm8k_greedy.yaml \
     --model "$d/control/final_model" --max-new-tokens 384 --no-report -o "$d/control.json" ${BENCH_FLAGS:-} > /dev/null
