@@ -26,7 +26,7 @@ def hf_greedy(model, tok, reqs, new_tokens: int) -> list[str]:
     out = []
     for r in reqs:
         ids = tok(r.prompt_text, return_tensors="pt", add_special_tokens=False).to(model.device)
-        with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        with torch.no_grad(), torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=model.device.type == "cuda"):
             g = model.generate(**ids, max_new_tokens=new_tokens, do_sample=False)
         out.append(tok.decode(g[0, ids.input_ids.shape[1]:], skip_special_tokens=True))
     return out
@@ -38,7 +38,7 @@ def main() -> None:
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
     kind = get_task_kind("reasoning")
     ad = kind.model_adapter
-    model, tok = ad.load(path, "cuda", "float32")
+    model, tok = ad.load(path, "auto", "float32")
     eng = ad.engine("native", model, tok, gen_dtype)
     test, train = load_source_tasks("gsm8k", None, "test", 64), load_source_tasks("gsm8k", None, "train", 2400)
     reqs, sample_reqs = kind.requests(tok, test), kind.requests(tok, train[:256])

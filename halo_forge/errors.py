@@ -36,6 +36,10 @@ class ResumeError(HaloForgeError):
     pass
 
 
+class TrainingDiverged(HaloForgeError):
+    """A loss, gradient norm or weight became NaN/inf: the run stops instead of generating garbage."""
+
+
 def require(module: str, extra: str):
     """Import an optional dependency, or fail in one line naming the extra that installs it."""
     import importlib

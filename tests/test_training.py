@@ -86,3 +86,31 @@ def test_eval_split_early_stopping_and_resume(tiny_model_dir, tmp_path):
     resumed = run_sft(cfg.model_copy(update={"resume": True}))
     assert resumed["steps"] == summary["steps"]
     assert (out / "final_model" / "config.json").exists()
+
+
+def test_a_diverging_fine_tune_stops_in_one_line_and_saves_nothing(tiny_model_dir, tmp_path):
+    """NaN weights must end the run (a RAFT run on NaN weights generates garbage for a whole cycle):
+    an absurd learning rate overflows the weights; SFT fails with TrainingDiverged, no final_model."""
+    import pytest
+
+    from halo_forge.errors import TrainingDiverged
+
+    out = tmp_path / "nan"
+    cfg = SFTConfig(model=str(tiny_model_dir), data_file=str(_sft_file(tmp_path)), output_dir=str(out),
+                    lora={"enabled": False}, training={"learning_rate": 1e38, "max_steps": 3, "batch_size": 2,
+                                                       "logging_steps": 1, "warmup_ratio": 0.0})
+    with pytest.raises(TrainingDiverged, match="training diverged") as e:
+        run_sft(cfg)
+    assert "\n" not in str(e.value) and not (out / "final_model").exists()
+
+
+def test_the_finite_check_names_the_parameter(tiny_model_dir):
+    from halo_forge.models import load_model
+    from halo_forge.train.numerics import first_non_finite_parameter
+
+    model, _ = load_model(str(tiny_model_dir), device="cpu")
+    assert first_non_finite_parameter(model) is None
+    name, p = next(iter(model.named_parameters()))
+    with torch.no_grad():
+        p.view(-1)[0] = float("nan")
+    assert first_non_finite_parameter(model) == name

@@ -22,6 +22,7 @@ from halo_forge.distributed import SINGLE, World, per_rank_batch
 from halo_forge.generation.cpu_threads import size_cpu_threads_for
 from halo_forge.progress import trainer_callback
 from halo_forge.train.examples import Example, ExampleDataset
+from halo_forge.train.numerics import StopOnNonFinite, check_finite, training_attention
 from halo_forge.train.schedule import optimizer_steps, warmup_steps
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,8 @@ def train_on_examples(model: Any, batcher: Batcher, examples: list[Example], cfg
     size_cpu_threads_for(model.device)
     if cfg.gradient_checkpointing and hasattr(model, "enable_input_require_grads"):
         model.enable_input_require_grads()
-    callbacks: list[TrainerCallback] = [_StopOnEvent(stop_event), trainer_callback()]
+    finite = StopOnNonFinite()
+    callbacks: list[TrainerCallback] = [_StopOnEvent(stop_event), trainer_callback(), finite]
     if do_eval and early_stopping_patience:
         from transformers import EarlyStoppingCallback
 
@@ -100,8 +102,10 @@ def train_on_examples(model: Any, batcher: Batcher, examples: list[Example], cfg
                       data_collator=batcher, callbacks=callbacks)
     trainer.remove_callback(PrinterCallback)  # it prints raw log dicts; trainer_callback() reports instead
     model.train()
-    result = trainer.train(resume_from_checkpoint=_last_checkpoint(output_dir) if resume else None)
+    with training_attention():
+        result = trainer.train(resume_from_checkpoint=_last_checkpoint(output_dir) if resume else None)
     model.eval()
+    check_finite(model, finite, output_dir)
     interrupted = bool(stop_event is not None and stop_event.is_set())
     tokens = sum(len(r["labels"]) for r in rows)
     return TrainOutcome(trainer.state.global_step, float(result.training_loss), interrupted, learning_rate, len(rows), tokens)
@@ -122,6 +126,7 @@ def _training_args(model: Any, cfg: TrainingConfig, learning_rate: float, output
         weight_decay=cfg.weight_decay,
         max_grad_norm=cfg.max_grad_norm,
         logging_steps=min(cfg.logging_steps, total),
+        logging_nan_inf_filter=False,  # a NaN loss must be seen (numerics.StopOnNonFinite), not averaged away
         save_strategy="steps" if save else "no",
         save_steps=max(1, total // 4) if save else 500,
         save_total_limit=2,
