@@ -24,8 +24,11 @@ for seed in "$@"; do
     -o "$d/control" > "$d.control.log" 2>&1 || { tail -20 "$d.control.log"; exit 1; }
   "$PY" -m halo_forge -q benchmark run --config configs/recipes/benchmark_gsm8k_greedy.yaml \
     --model "$d/control/final_model" --max-new-tokens 384 --no-report -o "$d/control.json" ${BENCH_FLAGS:-} > /dev/null
-  rm -rf "$d/control/final_model" "$d/control/checkpoint-"* "$d"/raft/cycle_*/model "$d/raft/final_model"
+  rm -rf "$d/control/final_model" "$d/control/checkpoints" "$d"/raft/cycle_*/model "$d/raft/final_model"
   "$PY" -m halo_forge -q benchmark compare "$d/control.json" "$d/raft/cycle_3/heldout.json" --k 1 \
     | tee "$d/compare_control_vs_raft.txt"
-  echo "== seed $seed done ($(date -u +%T))"
+  # one archive per seed (a GPU host may return files of at most 16 MB: generations.jsonl repeats samples.jsonl)
+  tar czf "$OUT/seed_$seed.tgz" --exclude=generations.jsonl --exclude="*.safetensors" --exclude="*.pt" --exclude="*.pth" -C "$OUT" "seed_$seed" "seed_$seed.raft.log" \
+    "seed_$seed.control.log"
+  echo "== seed $seed done ($(date -u +%T)): $OUT/seed_$seed.tgz"
 done
