@@ -222,3 +222,16 @@ def test_qwen2_decodes_natively_like_hf(tmp_path):
     eng = make_engine("auto", model, tok)
     assert eng.name == "native"
     assert [c.token_ids for c in eng.generate(reqs, params, batch_size=4)] == [c.token_ids for c in ref]
+
+
+def test_release_memory_drops_the_cache_and_the_next_call_is_the_same(tiny_model_dir):
+    """RAFT releases the KV cache before training (it is half the free GPU memory); the engine then
+    allocates again and generates exactly what it would have."""
+    model, tok = load_model(str(tiny_model_dir), device="cpu")
+    eng = make_engine("native", model, tok)
+    reqs, params = _requests(tok), SamplingParams(n=2, temperature=0.9, max_new_tokens=10, seed=5)
+    before = [c.token_ids for c in eng.generate(reqs, params, batch_size=4)]
+    assert eng.dec.cache is not None
+    eng.release_memory()
+    assert eng.dec.cache is None and eng._state is None
+    assert [c.token_ids for c in eng.generate(reqs, params, batch_size=4)] == before

@@ -107,6 +107,17 @@ class PlannedEngine:
         batches = [b for b in plan_batches(requests, params.n, batch_size) if b.number not in (skip_batches or ())]
         return self.run(batches, params, on_batch, stop_event)
 
+    def release_memory(self) -> None:
+        """Give back what the engine holds between calls (KV cache, captured graphs) so that training
+        can use it; the next call allocates again. Engines that hold nothing keep this no-op."""
+
+
+def release_engine_memory(engine: Any) -> None:
+    """`release_memory` is optional for plugin engines (the Engine protocol predates it)."""
+    release = getattr(engine, "release_memory", None)
+    if callable(release):
+        release()
+
 
 def check_engine_available(name: str) -> None:
     """Fail before a model is loaded (minutes on a big model) for an engine this build lacks."""

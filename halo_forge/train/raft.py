@@ -191,7 +191,7 @@ def _run_cycle(s: _Session, cycle: int, stop_event: threading.Event | None,
                after_cycle: Callable[[int, Any, Any], dict[str, Any]] | None) -> dict[str, Any] | None:
     """Generate → verify → select → train → save for one cycle; None when interrupted. Every rank
     runs it; only rank 0 writes (state, selection, weights)."""
-    from halo_forge.generation.base import generation_dtype_name
+    from halo_forge.generation.base import generation_dtype_name, release_engine_memory
     from halo_forge.provenance import verifier_version
     from halo_forge.rollout import fail_if_all_errors
     from halo_forge.train.trainer import train_on_examples
@@ -220,6 +220,7 @@ def _run_cycle(s: _Session, cycle: int, stop_event: threading.Event | None,
         s.kept_history = (s.kept_history + [kept])[-cfg.selection.replay_cycles:]
     examples = [Example(s.kind.build_messages(by_id[k["task_id"]]), k["completion"], media=by_id[k["task_id"]].media)
                 for k in kept + replay]
+    release_engine_memory(s.engine)  # the KV cache and captured graphs are not needed while training
     t0 = time.monotonic()
     outcome = train_on_examples(s.model, s.batcher, examples, cfg.training, lr, str(cdir / "trainer"), seed, stop_event,
                                 world=s.world)

@@ -115,6 +115,14 @@ class NativeEngine(PlannedEngine):
             if was_training:
                 self.model.train()
 
+    def release_memory(self) -> None:
+        """Drop the KV cache (half the free GPU memory) and captured graphs for training to use (a 152k
+        vocabulary ran out beside them on an H100); shadow weights stay; the next call re-allocates."""
+        self._state, self._state_key = None, None
+        self.dec.cache = None
+        if self.dec.device.type == "cuda":
+            torch.cuda.empty_cache()
+
     # -- set-up -----------------------------------------------------------------------------------
     def warm_up(self, params: SamplingParams, slots: int, length: int) -> None:
         """Compile and capture the decode step for one sampling shape now, so that the first request
