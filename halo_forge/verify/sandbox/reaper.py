@@ -62,7 +62,10 @@ def _loop(live_pids) -> None:
     seen: set[int] = set()
     while True:
         time.sleep(TICK_SECONDS)
-        seen = reap_stale(seen, live_pids())
+        try:
+            seen = reap_stale(seen, live_pids())
+        except Exception:  # a /proc race must not end the thread: later zombies would pile up unreaped
+            seen = set()
 
 
 def start(live_pids) -> None:
