@@ -44,6 +44,18 @@ class RolloutStats:
     def tokens_per_second(self) -> float:
         return self.tokens_generated / self.generation_time if self.generation_time > 0 else 0.0
 
+    @classmethod
+    def combined(cls, parts: list["RolloutStats"], side_by_side: bool) -> "RolloutStats":
+        """Stats of several rollouts: ranks that ran side by side take the slowest rank's generation
+        and tail time; rounds that ran one after another add them up. Counts always add up."""
+        span = max if side_by_side else sum
+        return cls(generation_time=span(p.generation_time for p in parts),
+                   verification_time=sum(p.verification_time for p in parts),
+                   verify_tail_time=span(p.verify_tail_time for p in parts),
+                   tokens_generated=sum(p.tokens_generated for p in parts), samples=sum(p.samples for p in parts),
+                   resumed_batches=sum(p.resumed_batches for p in parts),
+                   interrupted=any(p.interrupted for p in parts))
+
 
 def sample_record(task: Task, comp: Completion | dict, verdict: VerifyResult, meta: dict[str, Any]) -> dict[str, Any]:
     c = comp if isinstance(comp, dict) else {"completion": comp.text, "finish_reason": comp.finish_reason,
@@ -187,12 +199,7 @@ def gather_rollout(records: list[dict[str, Any]], stats: RolloutStats, world: Wo
     from halo_forge.distributed import gather_lists
 
     parts: list[RolloutStats] = gather_lists([stats], world, f"gathering {what} stats")
-    merged = RolloutStats(generation_time=max(p.generation_time for p in parts),
-                          verification_time=sum(p.verification_time for p in parts),
-                          verify_tail_time=max(p.verify_tail_time for p in parts),
-                          tokens_generated=sum(p.tokens_generated for p in parts),
-                          samples=sum(p.samples for p in parts), resumed_batches=sum(p.resumed_batches for p in parts),
-                          interrupted=any(p.interrupted for p in parts))
+    merged = RolloutStats.combined(parts, side_by_side=True)
     if merged.interrupted:
         return [], merged
     gathered = gather_lists(records, world, f"gathering {what} samples")

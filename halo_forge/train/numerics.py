@@ -7,8 +7,8 @@ Qwen2.5-Coder-0.5B-Instruct in fp32 masters with bf16 autocast turned every weig
 cycle generating "optionoption..." from NaN weights. Two measures:
 
 - the check: a NaN/inf loss or gradient norm stops training at that step, and the weights are
-  checked after training; either raises `TrainingDiverged` (the cycle's weights are not saved, so
-  the run resumes from the last good cycle);
+  checked after training; either raises `TrainingDiverged` before the final weights are saved (a
+  RAFT run resumes from its last good cycle);
 - the cause we could act on: public reports tie NaN gradients of Qwen2.5 under bf16 to fused SDPA
   backward kernels (cuDNN attention on Hopper). Training excludes cuDNN attention and keeps
   flash / memory-efficient / math SDPA; generation is unaffected (it runs its own kernels).
@@ -64,5 +64,5 @@ def check_finite(model: Any, callback: StopOnNonFinite, where: str) -> None:
     if callback.problem is None and bad is None:
         return
     what = callback.problem or f"parameter {bad} is not finite"
-    raise TrainingDiverged(f"{where}: training diverged ({what}); nothing of this training was saved — "
-                           f"lower the learning rate or use --dtype float32 with a smaller batch, then resume")
+    raise TrainingDiverged(f"{where}: training diverged ({what}); its final weights were not saved — "
+                           f"lower the learning rate (or raise the batch size), then run again")

@@ -16,9 +16,7 @@ import random
 from collections import defaultdict
 from typing import Any
 
-from halo_forge.rollout import RolloutStats
-
-#: the extra round's samples are numbered after the first round's, so (task, sample_index) stays unique
+#: added to the cycle's sampling seed for the extra round, so its samples are new draws, not repeats
 EXTRA_ROUND_SEED_OFFSET = 500
 
 
@@ -57,13 +55,3 @@ def unsolved_task_ids(records: list[dict[str, Any]]) -> set[str]:
 def renumber_extra(records: list[dict[str, Any]], first_round_n: int) -> list[dict[str, Any]]:
     """Extra-round samples continue each prompt's numbering after the first round's N."""
     return [{**r, "sample_index": first_round_n + int(r.get("sample_index") or 0), "round": 2} for r in records]
-
-
-def merge_stats(a: RolloutStats, b: RolloutStats) -> RolloutStats:
-    """The two rounds ran one after the other: times and counts add up."""
-    return RolloutStats(generation_time=a.generation_time + b.generation_time,
-                        verification_time=a.verification_time + b.verification_time,
-                        verify_tail_time=a.verify_tail_time + b.verify_tail_time,
-                        tokens_generated=a.tokens_generated + b.tokens_generated, samples=a.samples + b.samples,
-                        resumed_batches=a.resumed_batches + b.resumed_batches,
-                        interrupted=a.interrupted or b.interrupted)

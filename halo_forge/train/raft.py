@@ -184,7 +184,10 @@ def _cycle_rollout(s: _Session, cycle: int, params: Any, meta: dict[str, Any],
                                  extra_params, {**meta, "round": 2, "sampling": extra_params.to_dict()}, stop_event)
     if extra is None:
         return None
-    return records + pool.renumber_extra(extra[0], cfg.samples_per_prompt), pool.merge_stats(stats, extra[1]), len(tasks)
+    from halo_forge.rollout import RolloutStats
+
+    both = RolloutStats.combined([stats, extra[1]], side_by_side=False)
+    return records + pool.renumber_extra(extra[0], cfg.samples_per_prompt), both, len(tasks)
 
 
 def _run_cycle(s: _Session, cycle: int, stop_event: threading.Event | None,
