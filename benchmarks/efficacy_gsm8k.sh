@@ -29,6 +29,10 @@ for seed in "$@"; do
   read -r steps last < <("$PY" -c "import json,sys; c = json.load(open(sys.argv[1]))['cycles']
 print(sum(x['train_steps'] for x in c), c[-1]['cycle'])" "$d/raft/training_summary.json")
   [ "$steps" -gt 0 ] || { echo "== seed $seed: RAFT kept nothing to train on: no control to match"; continue; }
+  # RAFT's weights are not needed any more (a 0.5B fp32 model is 2 GB a cycle; a 64 GB disk filled up with three
+  # seeds side by side), and its results travel before the control starts, so a failed control loses nothing
+  rm -rf "$d"/raft/cycle_*/model "$d"/raft/cycle_*/trainer "$d/raft/final_model"
+  tar czf "$OUT/seed_$seed.raft.tgz" --exclude=generations.jsonl -C "$OUT" "seed_$seed/raft" "seed_$seed.raft.log"
   echo "== seed $seed: SFT control, $steps steps ($(date -u +%T))"
   "$PY" -m halo_forge -q sft train --task reasoning --dataset gsm8k --split train --model "$MODEL" --dtype "$DTYPE" \
     --no-lora --lr "$LR" --batch-size "$MICRO" --grad-accum "$ACCUM" --epochs 1 --max-steps "$steps" \
@@ -36,7 +40,7 @@ print(sum(x['train_steps'] for x in c), c[-1]['cycle'])" "$d/raft/training_summa
     || { tail -20 "$d.control.log"; exit 1; }
   "$PY" -m halo_forge -q benchmark run --config configs/recipes/benchmark_gsm8k_greedy.yaml \
     --model "$d/control/final_model" --max-new-tokens "$NEW" --no-report -o "$d/control.json" ${BENCH_FLAGS:-} > /dev/null
-  rm -rf "$d/control/final_model" "$d/control/checkpoints" "$d"/raft/cycle_*/model "$d/raft/final_model"
+  rm -rf "$d/control/final_model" "$d/control"/checkpoint*
   "$PY" -m halo_forge -q benchmark compare "$d/control.json" "$d/raft/cycle_$last/heldout.json" --k 1 \
     | tee "$d/compare_control_vs_raft.txt"
   # one archive per seed (a GPU host may return files of at most 16 MB: generations.jsonl repeats samples.jsonl)
