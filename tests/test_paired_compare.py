@@ -98,6 +98,23 @@ def test_seed_directories(tmp_path, run_cli):
     code, out, err = run_cli("benchmark", "compare", str(tmp_path / "sft"), str(tmp_path / "raft"), "--k", "1")
     assert code == 0, err
     assert "61.0% ± 1.0" in out and "21.0% ± 1.0" in out and "seed #3" in out
+    assert "seeds pooled" in out
+
+
+def test_pooled_over_seeds_averages_each_task_over_seeds(tmp_path):
+    """Hand case: arm b solves t0 in 2 of 3 seeds and t1 in 1 of 3; arm a never solves either, and both
+    solve t2 always. Pooled per-task scores: a = (0, 0, 1), b = (2/3, 1/3, 1), so Δ = (2/3 + 1/3) / 3."""
+    arms = {}
+    for arm, seeds in (("a", [(0, 0), (0, 0), (0, 0)]), ("b", [(1, 0), (1, 1), (0, 0)])):
+        d = tmp_path / arm
+        d.mkdir()
+        arms[arm] = [paired.load_run(write_run(d, f"s{i}", {"t0": x, "t1": y, "t2": True}))
+                     for i, (x, y) in enumerate(seeds)]
+    (row,) = paired.pooled_over_seeds(arms, ["t0", "t1", "t2"], [1, 5])
+    m = row["metrics"]["pass@1"]
+    assert row["seeds"] == [3, 3] and "pass@5" not in row["metrics"]  # one sample per task: no pass@5
+    assert m["delta"] == pytest.approx(1 / 3) and m["baseline"] == pytest.approx(1 / 3)
+    assert m["ci95"][0] >= 0 and m["ci95"][1] <= 2 / 3 + 1e-9
 
 
 def test_shipped_evidence_files(run_cli):
@@ -108,3 +125,16 @@ def test_shipped_evidence_files(run_cli):
     code, out, err = run_cli("benchmark", "compare", str(e / "base.json"), str(e / "sft" / "seed_42.json"), "--k", "1")
     assert code == 0, err
     assert "+2.0 pts" in out and "47/21" in out and "0.002186" in out
+
+
+def test_shipped_qwen_gsm8k_three_seeds(run_cli):
+    """The published Qwen2.5-Coder-0.5B GSM8K result (3 seeds, RAFT cycle 3 vs the compute-matched control)
+    reproduces from the per-sample files in the repo."""
+    from pathlib import Path
+
+    arms = Path(__file__).resolve().parents[1] / "docs" / "results" / "efficacy_qwen_h100" / "gsm8k_3seeds" / "arms"
+    code, out, err = run_cli("benchmark", "compare", str(arms / "control"), str(arms / "raft_cycle_3"), "--k", "1")
+    assert code == 0, err
+    assert "26.3% ± 0.7" in out and "29.1% ± 1.7" in out  # arms over seeds
+    assert "190/132" in out and "+4.4 pts" in out  # seed 2, McNemar gained/lost
+    assert "+2.8 pts" in out and "[+1.0, +4.5]" in out  # seeds pooled

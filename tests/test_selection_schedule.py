@@ -1,6 +1,6 @@
 import pytest
 
-from halo_forge.train.schedule import cycle_learning_rate, optimizer_steps, warmup_steps
+from halo_forge.train.schedule import cycle_learning_rate, optimizer_steps, tokens_trained, warmup_steps
 from halo_forge.train.selection import SelectionPolicy, select_samples
 
 
@@ -39,6 +39,13 @@ def test_warmup_never_swallows_a_short_run():
     assert warmup_steps(100, 0.1) == 10
     assert optimizer_steps(10, 4, 1, 1, None) == 3
     assert optimizer_steps(10, 4, 1, 2, 4) == 4
+
+
+def test_tokens_trained_counts_what_the_optimizer_saw():
+    assert tokens_trained(1000, 10, 3, 4, 1) == 1000  # one epoch: the last step is partial (12 > 10)
+    assert tokens_trained(1000, 10, 1, 4, 1) == 400  # cut short by max_steps: 4 of 10 examples
+    assert tokens_trained(1000, 10, 6, 4, 2) == 2000  # two epochs: the data twice
+    assert tokens_trained(0, 0, 0, 4, 1) == 0
 
 
 def test_lr_decays_per_cycle_with_floor():

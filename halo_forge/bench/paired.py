@@ -101,21 +101,23 @@ def _per_task(counts: dict[str, tuple[int, int]], ids: list[str], k: int) -> np.
     return np.array([pass_at_k(*counts[i], k) for i in ids])
 
 
+def paired_delta(pa: np.ndarray, pb: np.ndarray, iters: int = 10000, seed: int = 0) -> dict[str, Any]:
+    """Mean of per-task scores pb vs pa: Δ, a paired bootstrap 95% interval over tasks, a sign-flip p."""
+    d = pb - pa
+    boot = np.random.default_rng(seed).integers(0, len(d), size=(iters, len(d)))
+    lo, hi = np.quantile(d[boot].mean(axis=1), [0.025, 0.975])
+    return {"baseline": float(pa.mean()), "run": float(pb.mean()), "delta": float(d.mean()),
+            "ci95": [float(lo), float(hi)], "p_permutation": sign_flip_p(d, seed=seed)}
+
+
 def compare_pair(a: Run, b: Run, ids: list[str], ks: list[int], iters: int = 10000, seed: int = 0) -> dict[str, Any]:
     """b against a on the shared task ids."""
     out: dict[str, Any] = {"baseline": a.name, "run": b.name, "tasks": len(ids), "metrics": {}}
-    rng = np.random.default_rng(seed)
-    boot = rng.integers(0, len(ids), size=(iters, len(ids)))
     n_min = min(min(a.counts[i][0], b.counts[i][0]) for i in ids)
     for k in ks:
         if k > n_min:
             continue
-        pa, pb = _per_task(a.counts, ids, k), _per_task(b.counts, ids, k)
-        d = pb - pa
-        deltas = d[boot].mean(axis=1)
-        lo, hi = np.quantile(deltas, [0.025, 0.975])
-        out["metrics"][f"pass@{k}"] = {"baseline": float(pa.mean()), "run": float(pb.mean()), "delta": float(d.mean()),
-                                       "ci95": [float(lo), float(hi)], "p_permutation": sign_flip_p(d, seed=seed)}
+        out["metrics"][f"pass@{k}"] = paired_delta(_per_task(a.counts, ids, k), _per_task(b.counts, ids, k), iters, seed)
     greedy = all(a.counts[i][0] == 1 and b.counts[i][0] == 1 for i in ids)
     if greedy:
         b01 = sum(1 for i in ids if not a.counts[i][1] and b.counts[i][1])
@@ -178,4 +180,24 @@ def seed_summary(arms: dict[str, list[Run]], ks: list[int]) -> dict[str, Any]:
                 row[f"pass@{k}"] = {"mean": float(np.mean(vals)), "sd": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
                                     "values": vals}
         out[name] = row
+    return out
+
+
+def pooled_over_seeds(arms: dict[str, list[Run]], ids: list[str], ks: list[int]) -> list[dict[str, Any]]:
+    """Each arm against the first with seeds pooled: a task's score is its pass@k averaged over the arm's
+    seeds, and the paired test runs over tasks. One seed's test mixes the training run's luck into the
+    task-level noise; averaging the seeds first asks whether the *recipe* moves a task, which is the claim
+    a training result makes (the per-seed tests stay beside it)."""
+    names = list(arms)
+    base, out = arms[names[0]], []
+    for name in names[1:]:
+        row: dict[str, Any] = {"baseline": names[0], "run": name, "tasks": len(ids),
+                               "seeds": [len(base), len(arms[name])], "metrics": {}}
+        for k in ks:
+            if any(r.counts[i][0] < k for r in base + arms[name] for i in ids):
+                continue
+            pa = np.mean([_per_task(r.counts, ids, k) for r in base], axis=0)
+            pb = np.mean([_per_task(r.counts, ids, k) for r in arms[name]], axis=0)
+            row["metrics"][f"pass@{k}"] = paired_delta(pa, pb)
+        out.append(row)
     return out

@@ -118,7 +118,7 @@ def cmd_eval(args) -> int:
 
 def cmd_compare(args) -> int:
     from halo_forge.bench import paired
-    from halo_forge.cli.tables import console, seed_table
+    from halo_forge.cli.tables import console, paired_table, seed_table
 
     ks = getattr(args, "k", None) or [1, 5, 10]
     args.allow_different_tasks = getattr(args, "allow_different_tasks", False)
@@ -126,9 +126,14 @@ def cmd_compare(args) -> int:
     if any(Path(r).is_dir() for r in args.results):
         arms = {Path(d).name: [paired.load_run(str(f)) for f in _result_files(d)] for d in args.results}
         report = {"seeds": paired.seed_summary(arms, ks), "per_seed": _per_seed(arms, ks, args)}
+        ids, _ = paired.shared_ids([r for runs in arms.values() for r in runs], args.allow_different_tasks)
+        report["pooled"] = paired.pooled_over_seeds(arms, ids, ks)
         console().print(seed_table(report["seeds"], ks))
+        first = next(iter(arms.values()))
         for i, comp in enumerate(report["per_seed"]):
-            _print_comparison(comp, f"seed #{i + 1}")
+            _print_comparison(comp, f"seed #{i + 1} ({Path(first[i].path).stem} of each arm)")
+        console().print(paired_table({"tasks": len(ids), "pairs": report["pooled"]},
+                                     "seeds pooled (each task's pass@k averaged over its arm's seeds)"))
     else:
         runs = [paired.load_run(r) for r in args.results]
         report = paired.compare_runs(runs, ks, args.allow_different_tasks, args.allow_different_verifiers)

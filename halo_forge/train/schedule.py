@@ -16,6 +16,14 @@ def optimizer_steps(n_examples: int, batch_size: int, grad_accum: int, epochs: f
     return min(steps, max_steps) if max_steps else steps
 
 
+def tokens_trained(tokens_per_epoch: int, n_examples: int, steps: int, global_batch: int, epochs: float) -> int:
+    """Tokens the optimizer saw: an epoch's tokens scaled by the examples consumed (steps x global batch,
+    at most `epochs` passes). A run cut short by max_steps (a compute-matched control) saw only part of
+    its data, and a two-epoch run saw it twice: reporting one epoch's tokens misstates both."""
+    seen = min(steps * global_batch, n_examples * epochs)
+    return round(tokens_per_epoch * seen / n_examples) if n_examples else 0
+
+
 def warmup_steps(total_steps: int, ratio: float) -> int:
     return min(int(total_steps * ratio), max(0, total_steps - 1), total_steps // 2)
 

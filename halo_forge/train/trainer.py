@@ -23,7 +23,7 @@ from halo_forge.generation.cpu_threads import size_cpu_threads_for
 from halo_forge.progress import trainer_callback
 from halo_forge.train.examples import Example, ExampleDataset
 from halo_forge.train.numerics import StopOnNonFinite, check_finite, training_attention
-from halo_forge.train.schedule import optimizer_steps, warmup_steps
+from halo_forge.train.schedule import optimizer_steps, tokens_trained, warmup_steps
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,8 @@ def train_on_examples(model: Any, batcher: Batcher, examples: list[Example], cfg
     model.eval()
     check_finite(model, finite, output_dir)
     interrupted = bool(stop_event is not None and stop_event.is_set())
-    tokens = sum(len(r["labels"]) for r in rows)
+    tokens = tokens_trained(sum(len(r["labels"]) for r in rows), len(rows), trainer.state.global_step,
+                            cfg.batch_size * cfg.grad_accum, cfg.epochs)
     return TrainOutcome(trainer.state.global_step, float(result.training_loss), interrupted, learning_rate, len(rows), tokens)
 
 
