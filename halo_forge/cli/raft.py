@@ -14,8 +14,8 @@ log = logging.getLogger(__name__)
 RAFT_OPTS = [opt("output_dir", "--output-dir", "-o"), opt("verifier.name", "--verifier", "-v"), opt("cycles"),
              opt("samples_per_prompt", "--samples-per-prompt", "-n"), opt("lr_decay", "--lr-decay"),
              opt("min_lr", "--min-lr"), opt("resume_from_cycle", "--resume-from-cycle"),
-             opt("verifier.workers", "--verify-workers"), opt("prompts_per_cycle", "--prompts-per-cycle"),
-             opt("unsolved_extra", "--unsolved-extra")]
+             opt("verifier.workers", "--verify-workers"), opt("verifier.processes", "--verify-processes"),
+             opt("prompts_per_cycle", "--prompts-per-cycle"), opt("unsolved_extra", "--unsolved-extra")]
 SELECTION_OPTS = [opt("selection." + name, "--" + name.replace("_", "-"))
                   for name in ("select_on", "reward_threshold", "keep_top_percent", "max_per_prompt", "drop_uniform",
                                "replay_cycles")]

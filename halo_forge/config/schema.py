@@ -90,6 +90,8 @@ class VerifierSpec(Strict):
     name: str = Field("auto", description="registered verifier (auto: the task kind's default; see docs/extending.md)")
     options: dict[str, Any] = Field(default_factory=dict, description="the verifier's options")
     workers: int | None = Field(None, ge=1, description="parallel verifications (default: the verifier's own)")
+    processes: int = Field(1, ge=1, le=64, description="judging processes the workers are split over (sandboxed "
+                           "Python tests on many cores: one judging process tops out near 1.5k samples/s)")
 
 
 class SandboxConfig(Strict):

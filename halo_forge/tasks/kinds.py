@@ -88,6 +88,7 @@ def resolve_verifier(kind: TaskKind, spec: Any = None, tasks: list[Task] | None 
 
     name = getattr(spec, "name", None) or "auto"
     verifier = get_verifier(kind.default_verifier if name == "auto" else name, **(getattr(spec, "options", None) or {}))
+    verifier.processes = getattr(spec, "processes", None) or 1
     if tasks is not None:
         verifier.preflight(tasks)
     return verifier

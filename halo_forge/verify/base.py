@@ -74,6 +74,10 @@ class Verifier:
     default_workers: ClassVar[int | None] = None
     #: Executes model output on this host (so needs the sandbox; see verify/sandbox/guard.py).
     runs_untrusted_code: ClassVar[bool] = False
+    #: Judging processes (`verifier.processes`): > 1 splits each batch over that many processes, for
+    #: verifiers whose judge-side CPU caps one process (sandboxed Python tests; see verify/processes.py).
+    processes: int = 1
+    _judges: Any = None
 
     def __init__(self, **options: Any):
         self.options = options
@@ -108,6 +112,8 @@ class Verifier:
         n = max(1, min(n, len(items) or 1))
         if n == 1:
             return [self.verify(t, c, 0) for t, c in items]
+        if self.processes > 1:
+            return self._process_judges().verify_batch(items, n)
         slots = list(range(n))
         import threading
 
@@ -122,6 +128,13 @@ class Verifier:
 
         with ThreadPoolExecutor(max_workers=n) as pool:
             return list(pool.map(run, items))
+
+    def _process_judges(self) -> Any:
+        from halo_forge.verify.processes import ProcessJudges
+
+        if self._judges is None or self._judges.processes != self.processes:
+            self._judges = ProcessJudges(self, self.processes)
+        return self._judges
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "options": self.options}
