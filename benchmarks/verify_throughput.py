@@ -59,7 +59,7 @@ def run_ours(items, workers, processes=1):
     v = get_verifier("humaneval", limits={"wall_seconds": 3.0})
     v.processes = processes
     if processes > 1:  # start the judging processes and their warm sandboxes outside the timing
-        v.verify_batch([(tasks[tid], code) for tid, code, _ in items[:4 * workers]], workers=workers)
+        v.verify_batch([(tasks[tid], code) for tid, code, _ in items[:32 * workers]], workers=workers)
     t0, cpu0 = time.perf_counter(), _own_cpu()
     res = v.verify_batch([(tasks[tid], code) for tid, code, _ in items], workers=workers)
     wall, cpu_ms = time.perf_counter() - t0, 1000 * (_own_cpu() - cpu0) / max(1, len(items))

@@ -24,9 +24,16 @@ from typing import Any
 _VERIFIER: Any = None  # the child's own verifier, built once by _init
 
 
-def _init(cls: type, options: dict[str, Any]) -> None:
-    global _VERIFIER
-    _VERIFIER = cls(**options)
+def _init(cls: type, options: dict[str, Any], started: Any) -> None:
+    global _VERIFIER, _STARTED
+    _VERIFIER, _STARTED = cls(**options), started
+
+
+_STARTED: Any = None  # a barrier shared by the children (inherited at spawn; primitives cannot be sent later)
+
+
+def _arrive() -> None:
+    _STARTED.wait(timeout=120)
 
 
 def _judge(items: list, workers: int) -> list:
@@ -51,10 +58,21 @@ class ProcessJudges:
         chunks = [items[i:i + size] for i in range(0, len(items), size)]
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=self.processes, initializer=_init, initargs=self._args,
-                                                 mp_context=multiprocessing.get_context("spawn"))
+                self._pool = self._start()
             futures = [self._pool.submit(_judge, chunk, each) for chunk in chunks]
             return [r for f, chunk in zip(futures, chunks) for r in self._result(f, chunk)]
+
+    def _start(self) -> ProcessPoolExecutor:
+        """All P processes up before the first chunk: a spawn-context pool starts a child only when a
+        task finds none idle, so without this the first batch would run on one or two of them while
+        the rest boot. P tasks that wait on one barrier make the pool start all P."""
+        ctx = multiprocessing.get_context("spawn")
+        started = ctx.Barrier(self.processes)
+        pool = ProcessPoolExecutor(max_workers=self.processes, initializer=_init, initargs=(*self._args, started),
+                                   mp_context=ctx)
+        for f in [pool.submit(_arrive) for _ in range(self.processes)]:
+            f.result()
+        return pool
 
     def _result(self, future: Any, share: list) -> list:
         """A dead judging process is "could not verify" for its share (errors, never rewards); the
