@@ -1,6 +1,6 @@
 """Verdicts do not depend on how many workers verify them: 2,000 mixed samples (sandboxed Python
-tests, math answers, tool calls; gold and broken answers) get identical rewards from 1 worker and
-from several."""
+tests, math answers, tool calls; gold and broken answers) get identical rewards from 1 worker, from
+several, and from several split over two judging processes."""
 
 import pytest
 
@@ -30,15 +30,20 @@ def test_two_thousand_mixed_samples_get_the_same_rewards_from_1_and_n_workers():
     samples = _mixed()
     assert len(samples) == 2000
     rewards = {}
-    for workers in (1, 4):
+    for workers, processes in ((1, 1), (4, 1), (4, 2)):  # (4, 2): two judging processes (verifier.processes)
         got = [None] * len(samples)
         for name in ("mbpp", "math", "toolcall"):
             idx = [i for i, s in enumerate(samples) if s[0] == name]
-            res = get_verifier(name).verify_batch([(samples[i][1], samples[i][2]) for i in idx], workers)
+            verifier = get_verifier(name)
+            verifier.processes = processes
+            res = verifier.verify_batch([(samples[i][1], samples[i][2]) for i in idx], workers)
+            if verifier._judges is not None:
+                verifier._judges.close()
             for i, r in zip(idx, res):
                 got[i] = (r.reward, r.passed, r.error is None)
-        rewards[workers] = got
-    assert rewards[1] == rewards[4]
+        rewards[(workers, processes)] = got
+    assert rewards[(1, 1)] == rewards[(4, 1)] == rewards[(4, 2)]
+    rewards[1] = rewards[(1, 1)]
     assert all(ok for _, _, ok in rewards[1])  # nothing "could not verify"
     passed = sum(p for _, p, _ in rewards[1])
     assert 900 <= passed <= 1000  # the gold half passes (a few upstream rows have no passing gold)
