@@ -17,10 +17,13 @@ def check(candidate):
 
 
 def test_plan_takes_the_leading_certain_asserts_in_order():
-    # the assert with a message is still evaluated before its message: it ends the plan
-    assert plan_check(CHECK, "f") == (("f", ([1, 2], -3)),)
-    no_msg = CHECK.replace(', "close"', "")
-    assert plan_check(no_msg, "f") == (("f", ([1, 2], -3)), ("f", ((), 1.5)), ("f", ("a", {"k": 1})), ("f", ("b", None)))
+    # a literal message cannot call the candidate (HumanEval's "This prints if this assert fails")
+    full = (("f", ([1, 2], -3)), ("f", ((), 1.5)), ("f", ("a", {"k": 1})), ("f", ("b", None)))
+    assert plan_check(CHECK, "f") == full
+    assert plan_check(CHECK.replace(', "close"', ""), "f") == full
+    # a message that is an expression runs only when the assert fails, maybe calling the candidate: it ends the plan
+    assert plan_check(CHECK.replace(', "close"', ", candidate(0)"), "f") == (("f", ([1, 2], -3)),)
+    assert plan_check(CHECK.replace(', "close"', ', f"{x}"'), "f") == (("f", ([1, 2], -3)),)
 
 
 def test_plan_refuses_skippable_or_escaping_calls():

@@ -8,8 +8,8 @@ test code asks for them. Nothing else changes: the judge still runs the test cod
 comparison itself, and a call that was not predicted goes out live.
 
 Only calls whose order is certain are predicted: the leading top-level `assert` statements
-whose candidate calls have literal arguments and whose expressions cannot skip a call
-(no `and`/`or`, conditional expressions, comprehensions or lambdas). Stateless candidates see
+(with no message or a literal one) whose candidate calls have literal arguments and whose
+expressions cannot skip a call (no `and`/`or`, conditional expressions, comprehensions or lambdas). Stateless candidates see
 the same calls in the same order either way; the harness stops a batch at the first
 exception, exactly where the test would have stopped.
 """
@@ -25,8 +25,8 @@ _SKIPPING = (ast.BoolOp, ast.IfExp, ast.ListComp, ast.SetComp, ast.DictComp, ast
 
 def _assert_calls(stmt: ast.stmt, aliases: dict[str, str]) -> list[tuple[str, tuple]] | None:
     """The candidate calls of one assert in evaluation order, or None if they are not certain."""
-    if not isinstance(stmt, ast.Assert) or stmt.msg is not None:
-        return None
+    if not isinstance(stmt, ast.Assert) or not (stmt.msg is None or isinstance(stmt.msg, ast.Constant)):
+        return None  # a message runs only when the assert fails: a literal one cannot call the candidate
     calls, callee_names = [], set()
     for node in ast.walk(stmt.test):  # breadth first: a call comes before its function's name
         if isinstance(node, _SKIPPING):
