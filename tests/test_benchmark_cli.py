@@ -126,3 +126,24 @@ def test_a_run_where_every_sample_is_an_error_at_verification_fails():
     with pytest.raises(HaloForgeError, match="none of the 2 samples could be verified; first error: sandbox"):
         fail_if_all_errors(records)
     fail_if_all_errors(records + [{"task_id": "t2", "error": None}])  # one verified sample: a measurement
+
+
+@pytest.mark.parametrize("recipe", ["raft_gsm8k_qwen.yaml", "raft_mbpp_qwen.yaml", "raft_gsm8k.yaml"])
+def test_efficacy_driver_reads_its_settings_from_the_recipe(recipe, tmp_path):
+    """benchmarks/efficacy.sh takes the control's and the benchmark's settings from the recipe; a recipe
+    without a held-out `eval:` section is refused in one line before anything runs."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {"PATH": "/usr/bin:/bin", "PYTHON": sys.executable, "RECIPE": f"configs/recipes/{recipe}"}
+    probe = subprocess.run([sys.executable, "benchmarks/recipe_settings.py", env["RECIPE"]], cwd=root,
+                           capture_output=True, text=True)
+    assert probe.returncode == 0, probe.stderr
+    task, dataset, split, *_, eval_dataset, eval_split = probe.stdout.split()
+    assert (eval_dataset, eval_split) in {("gsm8k", "test"), ("mbpp", "test")} and split != eval_split
+    bad = subprocess.run(["bash", "benchmarks/efficacy.sh", "model", str(tmp_path / "out"), "1"], cwd=root,
+                         env={**env, "RECIPE": "configs/recipes/raft_mbpp.yaml"}, capture_output=True, text=True)
+    assert bad.returncode != 0 and "needs an eval: section" in bad.stderr
+    assert not (tmp_path / "out" / "seed_1").exists()
