@@ -5,7 +5,7 @@
 # start model, for the same number of optimizer steps, with the recipe's batch, accumulation, peak LR,
 # sequence length and dtype), the control scored on the recipe's held-out split with its generation
 # settings, then the paired comparison. EXTRA_EVALS="humaneval:test ..." also scores the start model (once),
-# RAFT's last cycle and the control on more held-out splits, greedy (e.g. HumanEval beside MBPP test).
+# RAFT's final_model and the control on more held-out splits, greedy (e.g. HumanEval beside MBPP test).
 # Usage: benchmarks/efficacy.sh MODEL OUT SEED [SEED...]
 #   PYTHON=python3; PARALLEL=1 runs the seeds side by side (one GPU fits three 0.5B runs at micro-batch 4);
 #   RAFT_FLAGS / CONTROL_FLAGS / BENCH_FLAGS add flags (e.g. --batch-size 4 --grad-accum 8, or a CPU smoke run)
@@ -26,14 +26,15 @@ greedy() {  # greedy benchmark of model $1 on dataset:split $2 into $3
 }
 
 one_seed() {
-  local seed=$1 d="$OUT/seed_$1" steps last
+  local seed=$1 d="$OUT/seed_$1" steps final
   echo "== seed $seed: RAFT, $RECIPE ($(date -u +%T))"
   "$PY" -m halo_forge -q raft train --config "$RECIPE" --model "$MODEL" --seed "$seed" \
     --no-report -o "$d/raft" ${RAFT_FLAGS:-} > "$d.raft.log" 2> "$d.raft.err" || { tail -20 "$d.raft.err"; return 1; }
   cat "$d.raft.log"
-  # optimizer steps RAFT took in all, and its last cycle (RAFT_FLAGS may change --cycles)
-  read -r steps last < <("$PY" -c "import json,sys; c = json.load(open(sys.argv[1]))['cycles']
-print(sum(x['train_steps'] for x in c), c[-1]['cycle'])" "$d/raft/training_summary.json")
+  # optimizer steps RAFT took in all, and the cycle final_model is: the best on the validation slice
+  # (validation_prompts) or else the last (RAFT_FLAGS may change --cycles)
+  read -r steps final < <("$PY" -c "import json,sys; s = json.load(open(sys.argv[1])); c = s['cycles']
+print(sum(x['train_steps'] for x in c), s.get('selected_cycle') or c[-1]['cycle'])" "$d/raft/training_summary.json")
   [ "$steps" -gt 0 ] || { echo "== seed $seed: RAFT kept nothing to train on: no control to match"; return 0; }
   for x in ${EXTRA_EVALS:-}; do greedy "$d/raft/final_model" "$x" "$d/extra_${x%%:*}_raft.json"; done
   # RAFT's weights are not needed any more (a 0.5B fp32 model is 2 GB a cycle; a 64 GB disk filled up with three
@@ -49,7 +50,7 @@ print(sum(x['train_steps'] for x in c), c[-1]['cycle'])" "$d/raft/training_summa
   greedy "$d/control/final_model" "$EVAL_DATASET:$EVAL_SPLIT" "$d/control.json"
   for x in ${EXTRA_EVALS:-}; do greedy "$d/control/final_model" "$x" "$d/extra_${x%%:*}_control.json"; done
   rm -rf "$d/control/final_model" "$d/control"/checkpoint*
-  "$PY" -m halo_forge -q benchmark compare "$d/control.json" "$d/raft/cycle_$last/heldout.json" --k 1 \
+  "$PY" -m halo_forge -q benchmark compare "$d/control.json" "$d/raft/cycle_$final/heldout.json" --k 1 \
     | tee "$d/compare_control_vs_raft.txt"
   # one archive per seed (a GPU host may return files of at most 16 MB: generations.jsonl repeats samples.jsonl)
   tar czf "$OUT/seed_$seed.tgz" --exclude=generations.jsonl --exclude="*.safetensors" --exclude="*.pt" --exclude="*.pth" \

@@ -134,3 +134,48 @@ def test_pool_slices_wrap_into_a_fresh_shuffle():
     assert len(set(slices[0] + slices[1]) | set(slices[2])) == 10  # cycle 3 finishes the pool, then wraps
     assert cycle_indices(10, 1, None, 3) == list(range(10)) and cycle_indices(10, 2, 50, 3) == list(range(10))
     assert cycle_indices(10, 1, 4, 3) == cycle_indices(10, 1, 4, 3) != cycle_indices(10, 1, 4, 4)
+
+
+@pytest.mark.slow
+def test_validation_slice_is_never_trained_on_and_picks_the_final_model(tiny_model_dir, tmp_path):
+    """validation_prompts: 2 of the 6 prompts are held back (never sampled for training), scored greedy
+    before and after each cycle, and final_model is the best cycle on them (the earliest of a tie)."""
+    import hashlib
+
+    from halo_forge.train.validation import best_cycle
+
+    out = tmp_path / "run"
+    cfg = _with_check(write_config(tmp_path, tiny_model_dir, out, epochs=1), RARE_PASS)
+    r = _halo("raft", "train", "--config", str(cfg), "--cycles", "2", "--validation-prompts", "2", "--no-report")
+    assert r.returncode == 0, r.stderr[-3000:]
+    s = json.loads((out / "training_summary.json").read_text())
+    held = {x["task_id"] for x in map(json.loads, (out / "validation_start" / "validation.samples.jsonl")
+                                      .read_text().splitlines())}
+    assert len(held) == 2 and s["validation_start"]["problems"] == 2
+    for c in (1, 2):
+        trained_on = {json.loads(l)["task_id"] for l in (out / f"cycle_{c}" / "samples.jsonl").read_text().splitlines()}
+        assert len(trained_on) == 4 and not trained_on & held
+        assert s["cycles"][c - 1]["validation"]["problems"] == 2
+        assert (out / f"cycle_{c}" / "validation.json").exists()
+    picked = s["selected_cycle"]
+    assert picked == best_cycle(s["cycles"]) and f"final_model = cycle {picked}" in r.stdout
+
+    def digest(d):
+        return hashlib.sha256(b"".join(f.read_bytes() for f in sorted(d.glob("*.safetensors")))).hexdigest()
+
+    assert digest(out / "final_model") == digest(out / f"cycle_{picked}" / "model")
+
+
+def test_validation_carve_and_pick():
+    from halo_forge.errors import ConfigError
+    from halo_forge.train.validation import best_cycle, carve_validation
+
+    pool, held = carve_validation(list(range(20)), 5)
+    assert len(held) == 5 and sorted(pool + held) == list(range(20)) and pool == sorted(pool)
+    assert carve_validation(list(range(20)), 5) == (pool, held)  # the same slice for every run seed
+    assert carve_validation([1, 2], 0) == ([1, 2], [])
+    with pytest.raises(ConfigError):
+        carve_validation([1, 2], 2)
+    cycles = [{"cycle": 1, "validation": {"pass_rate": 0.3}}, {"cycle": 2, "validation": {"pass_rate": 0.5}},
+              {"cycle": 3, "validation": {"pass_rate": 0.5}}]
+    assert best_cycle(cycles) == 2 and best_cycle([{"cycle": 1}]) is None

@@ -15,7 +15,8 @@ RAFT_OPTS = [opt("output_dir", "--output-dir", "-o"), opt("verifier.name", "--ve
              opt("samples_per_prompt", "--samples-per-prompt", "-n"), opt("lr_decay", "--lr-decay"),
              opt("min_lr", "--min-lr"), opt("resume_from_cycle", "--resume-from-cycle"),
              opt("verifier.workers", "--verify-workers"), opt("verifier.processes", "--verify-processes"),
-             opt("prompts_per_cycle", "--prompts-per-cycle"), opt("unsolved_extra", "--unsolved-extra")]
+             opt("prompts_per_cycle", "--prompts-per-cycle"), opt("unsolved_extra", "--unsolved-extra"),
+             opt("validation_prompts", "--validation-prompts")]
 SELECTION_OPTS = [opt("selection." + name, "--" + name.replace("_", "-"))
                   for name in ("select_on", "reward_threshold", "keep_top_percent", "max_per_prompt", "drop_uniform",
                                "replay_cycles")]
@@ -87,27 +88,41 @@ def print_summary(result: dict) -> None:
                   f"{tm['generate_s']:.0f}", f"{tm.get('verify_tail_s', tm['verify_s']):.0f}", f"{tm['train_s']:.0f}",
                   f"{m['gen_tokens_per_s']:.0f}", *([("-" if p1 is None else f"{p1:.1%}")] if heldout else []))
     console().print(t)
-    line = heldout_line(result)
-    if line:
-        console().print(line)
+    for line in (heldout_line(result), *_selection_lines(result)):
+        if line:
+            console().print(line)
 
 
 def _heldout_p1(h) -> float | None:
     return (h.get("pass_at_k") or {}).get("1") if isinstance(h, dict) else None
 
 
-def heldout_line(result: dict) -> str | None:
-    """The run's answer to 'did training help?': held-out pass@1 before vs after, paired."""
-    start, last = result.get("heldout_start"), (result["cycles"][-1].get("heldout") if result["cycles"] else None)
+def heldout_line(result: dict, key: str = "heldout", cycle: int | None = None) -> str | None:
+    """The run's answer to 'did training help?': pass@1 on the held-out split (or the validation slice,
+    `key`) before vs after the last cycle (or `cycle`), paired."""
+    cycles = result["cycles"]
+    m = next((c for c in cycles if c["cycle"] == cycle), None) if cycle else (cycles[-1] if cycles else None)
+    start, last = result.get(f"{key}_start"), (m.get(key) if m else None)
     if _heldout_p1(start) is None or _heldout_p1(last) is None:
         return None
     v = last.get("vs_start") or {}
     lo, hi = v.get("ci95") or (float("nan"), float("nan"))
     mc = v.get("mcnemar")
-    return (f"held-out pass@1 ({start['problems']} tasks): start {_heldout_p1(start):.1%} -> {last['label']} "
+    return (f"{'held-out' if key == 'heldout' else 'validation'} pass@1 ({start['problems']} tasks): start "
+            f"{_heldout_p1(start):.1%} -> {last['label']} "
             f"{_heldout_p1(last):.1%}; paired delta {v.get('delta', float('nan')) * 100:+.1f} pts "
             f"(95% CI {lo * 100:+.1f} to {hi * 100:+.1f}), p = {v.get('p_permutation', float('nan')):.3g}"
             + (f", McNemar p = {mc['p']:.3g} ({mc['gained']} gained, {mc['lost']} lost)" if mc else ""))
+
+
+def _selection_lines(result: dict) -> list[str | None]:
+    """With a validation slice: which cycle became final_model, and that cycle's held-out score."""
+    picked = result.get("selected_cycle")
+    if not picked:
+        return []
+    last = result["cycles"][-1]["cycle"] if result["cycles"] else None
+    return [f"final_model = cycle {picked} (best on the validation slice)", heldout_line(result, "validation", picked),
+            heldout_line(result, "heldout", picked) if picked != last else None]
 
 
 def run_and_report(cfg) -> int:

@@ -219,6 +219,9 @@ class RaftConfig(ModelFields, TaskSource):
     report: bool = Field(True, description="write OUTPUT_DIR/report.html at the end (halo-forge report)")
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     eval: HeldoutConfig | None = Field(None, description="held-out evaluation before and after each cycle")
+    validation_prompts: int = Field(0, ge=0, description="carve this many prompts (seeded) out of the train pool, "
+                                    "never trained on; greedy pass@1 on them before and after each cycle, and "
+                                    "final_model = the cycle that scores best on them (0: off, final = last cycle)")
     probe: ProbeConfig = Field(default_factory=ProbeConfig)
 
     _flat_selection_keys = model_validator(mode="before")(nest_selection_keys)

@@ -49,21 +49,29 @@ def _evaluate(s: Any, tasks: list, verifier: Any, params: Any, out: Path, label:
 
 
 class HeldoutEval:
-    """Loads the held-out tasks and their verifier once (preflight before any model load)."""
+    """Loads the held-out tasks and their verifier once (preflight before any model load). With `tasks`
+    it scores those instead (the validation slice carved from the train pool, with the run's verifier),
+    greedy, writing `<name>.json` + `<name>.samples.jsonl`."""
 
-    def __init__(self, cfg: RaftConfig, kind: Any):
+    def __init__(self, cfg: RaftConfig, kind: Any, tasks: list | None = None, verifier: Any = None,
+                 name: str = "heldout"):
         from halo_forge.data.registry import load_source_tasks
         from halo_forge.tasks import resolve_verifier
 
         e = cfg.eval
-        self.tasks = load_source_tasks(e.dataset, e.prompts, e.split, e.limit)
-        self.verifier = resolve_verifier(kind, e.verifier, self.tasks)
-        gen = GenerationConfig(**{**cfg.generation.model_dump(), "temperature": e.temperature})
-        self.params = gen.sampling(e.samples, cfg.seed)
+        temperature, samples = 0.0, 1  # the validation slice: greedy pass@1
+        if tasks is None:
+            tasks = load_source_tasks(e.dataset, e.prompts, e.split, e.limit)
+            verifier = resolve_verifier(kind, e.verifier, tasks)
+            temperature, samples = e.temperature, e.samples
+        self.source = (e.dataset or e.prompts, e.split) if name == "heldout" else (cfg.dataset or cfg.prompts, cfg.split)
+        self.tasks, self.verifier, self.name = tasks, verifier, name
+        gen = GenerationConfig(**{**cfg.generation.model_dump(), "temperature": temperature})
+        self.params = gen.sampling(samples, cfg.seed)
         self.start: dict[str, tuple[int, int]] | None = None
 
     def run(self, s: Any, label: str, out: Path) -> dict[str, Any]:
-        """Score the live model; rank 0 writes heldout.json + heldout.samples.jsonl into `out`."""
+        """Score the live model; rank 0 writes <name>.json + <name>.samples.jsonl into `out`."""
         from halo_forge.bench.paired import Run, compare_pair
 
         result, records = _evaluate(s, self.tasks, self.verifier, self.params, out, label)
@@ -80,13 +88,13 @@ class HeldoutEval:
                                                                         if "mcnemar" in pair else {})}
         if s.world.is_main:
             out.mkdir(parents=True, exist_ok=True)
-            write_jsonl_atomic(out / "heldout.samples.jsonl", records)
+            write_jsonl_atomic(out / f"{self.name}.samples.jsonl", records)
             # what `benchmark compare` checks before pairing two results: the rows' own verifier fields
             who = {"verifier": records[0]["verifier"], "verifier_version": records[0]["verifier_version"]} \
                 if records else {}
             prov = {**self._provenance(s), **who, "model": f"{s.cfg.model}:{label}"}
-            write_json_atomic(out / "heldout.json", {**result, **summary, "samples_file": "heldout.samples.jsonl",
-                                                     "provenance": prov})
+            write_json_atomic(out / f"{self.name}.json", {**result, **summary,
+                                                          "samples_file": f"{self.name}.samples.jsonl", "provenance": prov})
         return summary
 
     def _provenance(self, s: Any) -> dict[str, Any]:
@@ -94,9 +102,9 @@ class HeldoutEval:
         that a held-out curve and a separately benchmarked control scored the same data."""
         from halo_forge import provenance
 
-        e = s.cfg.eval
+        dataset, split = self.source
         return provenance.collect(model=s.model, engine=s.engine.name, isolation=s.isolation, verifier=self.verifier,
-                                 dataset=e.dataset or e.prompts, split=e.split, tasks=self.tasks, seed=s.cfg.seed,
+                                 dataset=dataset, split=split, tasks=self.tasks, seed=s.cfg.seed,
                                  config=s.cfg.model_dump(mode="json"), started=s.started)
 
     def load_start(self, path: Path, world: World = SINGLE) -> None:

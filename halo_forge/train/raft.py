@@ -29,6 +29,7 @@ from halo_forge.train import pool
 from halo_forge.train.heldout import HeldoutEval, check_probe, probe_pool
 from halo_forge.train.schedule import cycle_learning_rate
 from halo_forge.train.selection import select_samples
+from halo_forge.train.validation import best_cycle, carve_validation
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ class _Session:
     batcher: Any = None
     world: dist.World = dist.SINGLE
     heldout: Any = None  # HeldoutEval when the config has an eval: section
+    validation: Any = None  # HeldoutEval over the slice carved from the pool (validation_prompts)
     extra: dict = field(default_factory=dict)  # probe and start-model results for the summary
     kept_history: list = field(default_factory=list)  # kept samples of earlier cycles (replay)
 
@@ -247,14 +249,16 @@ def _run_cycle(s: _Session, cycle: int, stop_event: threading.Event | None,
         metrics["replayed"] = len(replay)
     if s.heldout is not None:
         metrics["heldout"] = s.heldout.run(s, f"cycle_{cycle}", cdir)
+    if s.validation is not None:
+        metrics["validation"] = s.validation.run(s, f"cycle_{cycle}", cdir)
     if after_cycle is not None and main:
         metrics["heldout"] = after_cycle(cycle, s.model, s.tok)
     return metrics
 
 
-def _publish_final_model(run: RunDir) -> None:
-    """final_model = the last completed cycle's weights (copied under a temp name, then renamed)."""
-    last = run.cycle(run.latest_completed()) / "model"
+def _publish_final_model(run: RunDir, cycle: int | None = None) -> None:
+    """final_model = that cycle's weights (default: the last completed), copied under a temp name, then renamed."""
+    last = run.cycle(cycle or run.latest_completed()) / "model"
     final = run.root / "final_model"
     tmp = final.with_name("final_model.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -276,8 +280,9 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
 
     w = dist.init_world(cfg.device)
     kind = get_task_kind(cfg.task)
-    tasks = load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit)
-    verifier = resolve_verifier(kind, cfg.verifier, tasks)  # its preflight runs before any model is loaded
+    tasks, held_back = carve_validation(load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit),
+                                        cfg.validation_prompts)
+    verifier = resolve_verifier(kind, cfg.verifier, tasks + held_back)  # its preflight runs before any model is loaded
     isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)  # before anything is written
     heldout = HeldoutEval(cfg, kind) if cfg.eval else None  # its verifier's preflight too
     check_engine_available(cfg.generation.engine)
@@ -298,6 +303,7 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
     dist.sync_parameters(s.model, w)
     s.engine = adapter.engine(cfg.generation.engine, s.model, s.tok, cfg.generation.dtype)
     s.heldout = heldout
+    s.validation = HeldoutEval(cfg, kind, held_back, verifier, "validation") if held_back else None
     _before_cycles(s, start)
     s.requests, s.batcher = kind.requests(s.tok, s.tasks), adapter.batcher(s.tok)
     status = _run_cycles(s, start, stop_event, report, after_cycle)
@@ -313,20 +319,22 @@ def _before_cycles(s: _Session, start: int) -> None:
         if s.cfg.probe.prompts:
             s.extra["probe"], solved = probe_pool(s)
             check_probe(s.extra["probe"], s.cfg.probe.strict)
-        if s.heldout:
-            s.extra["heldout_start"] = s.heldout.run(s, "start", root / "heldout_start")
+        for ev in (s.heldout, s.validation):
+            if ev:
+                s.extra[f"{ev.name}_start"] = ev.run(s, "start", root / f"{ev.name}_start")
         if w.is_main:
             write_json_atomic(root / "pool.json", {"dropped_solved": sorted(solved) if s.cfg.probe.drop_solved else [],
                                                    **s.extra})
     pool = json.loads((root / "pool.json").read_text()) if w.is_main and (root / "pool.json").exists() else {}
     pool = dist.broadcast(pool, w, "sharing the pool's pre-flight results")
-    s.extra = {k: v for k, v in pool.items() if k in ("probe", "heldout_start")}
+    s.extra = {k: v for k, v in pool.items() if k in ("probe", "heldout_start", "validation_start")}
     if pool.get("dropped_solved"):
         dropped = set(pool["dropped_solved"])
         s.tasks = [t for t in s.tasks if t.id not in dropped]
         log.info("curriculum: %d prompts the start model always solved are left out of the pool", len(dropped))
-    if s.heldout and start > 1:
-        s.heldout.load_start(root / "heldout_start" / "heldout.samples.jsonl", w)
+    for ev in (s.heldout, s.validation):
+        if ev and start > 1:
+            ev.load_start(root / f"{ev.name}_start" / f"{ev.name}.samples.jsonl", w)
     k = s.cfg.selection.replay_cycles
     if k and start > 1:
         hist = [read_jsonl(s.run.cycle(c) / "selected.jsonl") if w.is_main else []
@@ -356,7 +364,10 @@ def _run_cycles(s: _Session, start: int, stop_event: threading.Event | None,
                 report(metrics)
     if main:
         if status == "complete":
-            _publish_final_model(run)
+            picked = best_cycle(s.cycles)  # None without a validation slice: the last cycle
+            if picked:
+                s.extra["selected_cycle"] = picked
+            _publish_final_model(run, picked)
         s.write_summary(status)
     dist.barrier(s.world, "finishing the run")
     return status
