@@ -247,11 +247,16 @@ def _run_cycle(s: _Session, cycle: int, stop_event: threading.Event | None,
     }
     if replay:
         metrics["replayed"] = len(replay)
-    if s.heldout is not None:
-        metrics["heldout"] = s.heldout.run(s, f"cycle_{cycle}", cdir)
-    if s.validation is not None:
-        metrics["validation"] = s.validation.run(s, f"cycle_{cycle}", cdir)
-    if after_cycle is not None and main:
+    return _score_cycle(s, cycle, cdir, metrics, after_cycle)
+
+
+def _score_cycle(s: _Session, cycle: int, cdir: Path, metrics: dict[str, Any],
+                 after_cycle: Callable[[int, Any, Any], dict[str, Any]] | None) -> dict[str, Any]:
+    """The trained model on the held-out split and the validation slice (each when configured)."""
+    for ev in (s.heldout, s.validation):
+        if ev is not None:
+            metrics[ev.name] = ev.run(s, f"cycle_{cycle}", cdir)
+    if after_cycle is not None and s.world.is_main:
         metrics["heldout"] = after_cycle(cycle, s.model, s.tok)
     return metrics
 
