@@ -22,14 +22,12 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 _VERIFIER: Any = None  # the child's own verifier, built once by _init
+_STARTED: Any = None  # a barrier shared by the children (inherited at spawn; primitives cannot be sent later)
 
 
 def _init(cls: type, options: dict[str, Any], started: Any) -> None:
     global _VERIFIER, _STARTED
     _VERIFIER, _STARTED = cls(**options), started
-
-
-_STARTED: Any = None  # a barrier shared by the children (inherited at spawn; primitives cannot be sent later)
 
 
 def _arrive() -> None:
