@@ -103,5 +103,6 @@ def test_no_zombie_children_after_many_verifications():
 
         live = runner._live_snapshot()
         threads = [t.name for t in threading.enumerate()]
-        left = [f"{z} in_live={int(z.split()[0]) in live}" for z in left] + [f"reaper running: {'halo-forge-reaper' in threads}"]
-    assert left == []
+        left = [f"{z} in_live={int(z.split()[0]) in live}" for z in left]
+        left += [f"reaper running: {'halo-forge-reaper' in threads}", f"reaper sees: {sorted(reaper.zombie_children())}"]
+    assert left == [], "; ".join(left)
