@@ -92,7 +92,9 @@ def test_no_zombie_children_after_many_verifications():
 
     from halo_forge.verify.sandbox import reaper
 
-    deadline = time.monotonic() + 3 * reaper.TICK_SECONDS + 2
+    # Under CPU load a last bwrap can turn zombie late (seen: still there at 5 s, reaped 1.6-1.9 s after, in 2 of
+    # 12 runs beside two busy loops): what matters is that none stays, so give the reaper a generous window.
+    deadline = time.monotonic() + 3 * reaper.TICK_SECONDS + 12
     while set(_zombie_children()) - before and time.monotonic() < deadline:
         time.sleep(0.2)
     left = sorted(set(_zombie_children()) - before)
