@@ -59,12 +59,12 @@ class HeldoutEval:
         from halo_forge.tasks import resolve_verifier
 
         e = cfg.eval
-        temperature, samples = 0.0, 1  # the validation slice: greedy pass@1
-        if tasks is None:
+        if tasks is None:  # the eval: section's split, sampled as it says
             tasks = load_source_tasks(e.dataset, e.prompts, e.split, e.limit)
             verifier = resolve_verifier(kind, e.verifier, tasks)
-            temperature, samples = e.temperature, e.samples
-        self.source = (e.dataset or e.prompts, e.split) if name == "heldout" else (cfg.dataset or cfg.prompts, cfg.split)
+            temperature, samples, self.source = e.temperature, e.samples, (e.dataset or e.prompts, e.split)
+        else:  # a slice of the run's own pool: greedy pass@1
+            temperature, samples, self.source = 0.0, 1, (cfg.dataset or cfg.prompts, cfg.split)
         self.tasks, self.verifier, self.name = tasks, verifier, name
         gen = GenerationConfig(**{**cfg.generation.model_dump(), "temperature": temperature})
         self.params = gen.sampling(samples, cfg.seed)

@@ -287,8 +287,9 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
     kind = get_task_kind(cfg.task)
     tasks, held_back = carve_validation(load_source_tasks(cfg.dataset, cfg.prompts, cfg.split, cfg.limit),
                                         cfg.validation_prompts)
-    verifier = resolve_verifier(kind, cfg.verifier, tasks + held_back)  # its preflight runs before any model is loaded
-    isolation = require_isolation(verifier, tasks, cfg.sandbox.allow_weak)  # before anything is written
+    every_task = tasks + held_back  # the validation slice is scored by the same verifier, in the same sandbox
+    verifier = resolve_verifier(kind, cfg.verifier, every_task)  # its preflight runs before any model is loaded
+    isolation = require_isolation(verifier, every_task, cfg.sandbox.allow_weak)  # before anything is written
     heldout = HeldoutEval(cfg, kind) if cfg.eval else None  # its verifier's preflight too
     check_engine_available(cfg.generation.engine)
     started = time.time()

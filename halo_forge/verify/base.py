@@ -133,6 +133,8 @@ class Verifier:
         from halo_forge.verify.processes import ProcessJudges
 
         if self._judges is None or self._judges.processes != self.processes:
+            if self._judges is not None:
+                self._judges.close()
             self._judges = ProcessJudges(self, self.processes)
         return self._judges
 
