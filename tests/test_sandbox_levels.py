@@ -129,6 +129,30 @@ def test_worker_killed_mid_sample_is_rerun_not_scored():
     assert mbpp_at("pool", HONEST).passed  # the slot got a new worker
 
 
+def test_warm_workers_outlive_the_batch_threads_that_started_them():
+    """bwrap --die-with-parent fires when the *thread* that started it exits: zygotes started by a
+    verify_batch thread died after every batch (judging processes fed small chunks ran 3x slower)."""
+    import halo_forge.verify.sandbox.pool as pool
+
+    if not pool.pool_available():
+        pytest.skip("no warm pool on this machine")
+    from halo_forge.verify.registry import get_verifier
+    from tests.helpers import mbpp_like
+    from tests.sandbox_levels import ADD_TESTS
+
+    pool.shutdown()  # only this test's workers (an earlier test may have left killed ones behind)
+    v = get_verifier("mbpp", pool=True, limits={"wall_seconds": 4, "cpu_seconds": 4})
+    items = [(mbpp_like(f"t{i}", "add", ADD_TESTS), f"```python\n{HONEST}\n```") for i in range(6)]
+    assert all(r.passed for r in v.verify_batch(items, 3))
+    first = {k: z.proc.pid for k, z in pool._zygotes.items()}
+    assert len(first) >= 2
+    time.sleep(0.5)  # the batch's threads are gone; a death signal would have landed by now
+    assert all(z.alive() for z in pool._zygotes.values()), "a warm worker died with its batch thread"
+    assert all(r.passed for r in v.verify_batch(items, 3))
+    later = {k: z.proc.pid for k, z in pool._zygotes.items()}
+    assert {k: later.get(k) for k in first} == first, "a warm worker was replaced between batches"
+
+
 def test_weak_level_hides_what_it_can(tmp_path):
     """At the fallback level, a candidate looks for the judge's sample file in every process's argv."""
     import json
