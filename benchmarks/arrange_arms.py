@@ -1,0 +1,87 @@
+"""Lay out benchmarks/efficacy.sh's output as arm directories for `halo-forge benchmark compare`.
+
+    python benchmarks/arrange_arms.py EFFICACY_OUT DEST [--extra humaneval]
+
+EFFICACY_OUT holds seed_S/ folders (unpacked from seed_S.tgz). DEST gets, per held-out split:
+arms/{start,raft_cycle_N,control}/seed_S.json with each result's per-sample file beside it
+(gzip-compressed), which is the layout `benchmark compare ARM_A ARM_B` pairs seed by seed and pools
+over seeds. `--extra NAME` does the same for the driver's EXTRA_EVALS results (start, final RAFT
+model, control) into DEST/arms_NAME/. Copies only: the source files are left as they were.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+
+def _samples_of(result: Path) -> Path | None:
+    stem = result.name[:-len(".json")]
+    for cand in (result.with_name(f"{stem}.samples.jsonl"), result.with_name(f"{stem}.samples.jsonl.gz")):
+        if cand.exists():
+            return cand
+    return None
+
+
+def _copy(result: Path, arm_dir: Path, seed: str) -> None:
+    """result.json -> arm_dir/seed_S.json, its samples -> arm_dir/seed_S.samples.jsonl.gz."""
+    samples = _samples_of(result)
+    if samples is None:
+        raise SystemExit(f"error: {result} has no per-sample file beside it")
+    arm_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(result, arm_dir / f"seed_{seed}.json")
+    target = arm_dir / f"seed_{seed}.samples.jsonl.gz"
+    if samples.suffix == ".gz":
+        shutil.copyfile(samples, target)
+    else:
+        with open(samples, "rb") as src, gzip.open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+
+
+def arrange(src: Path, dest: Path, extras: list[str]) -> list[str]:
+    seeds = sorted((p for p in src.glob("seed_*") if p.is_dir()), key=lambda p: p.name)
+    if not seeds:
+        raise SystemExit(f"error: no seed_S folders in {src}")
+    done = []
+    for seed_dir in seeds:
+        seed = seed_dir.name.removeprefix("seed_")
+        raft = seed_dir / "raft"
+        _copy(raft / "heldout_start" / "heldout.json", dest / "arms" / "start", seed)
+        for cycle in sorted(raft.glob("cycle_*/heldout.json"), key=lambda p: int(re.sub(r"\D", "", p.parent.name))):
+            _copy(cycle, dest / "arms" / f"raft_{cycle.parent.name}", seed)
+        if (seed_dir / "control.json").exists():
+            _copy(seed_dir / "control.json", dest / "arms" / "control", seed)
+        for name in extras:
+            for arm in ("raft", "control"):
+                res = seed_dir / f"extra_{name}_{arm}.json"
+                if res.exists():
+                    _copy(res, dest / f"arms_{name}" / arm, seed)
+            start = src / f"extra_{name}_start.json"
+            if start.exists():
+                _copy(start, dest / f"arms_{name}" / "start", seed)  # one start model: the same file per seed
+        summary = raft / "training_summary.json"
+        if summary.exists():
+            (dest / f"seed_{seed}").mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(summary, dest / f"seed_{seed}" / "training_summary.json")
+        done.append(seed)
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("src", type=Path)
+    ap.add_argument("dest", type=Path)
+    ap.add_argument("--extra", action="append", default=[], help="an EXTRA_EVALS dataset name (repeatable)")
+    args = ap.parse_args(argv)
+    seeds = arrange(args.src, args.dest, args.extra)
+    print(json.dumps({"seeds": seeds, "dest": str(args.dest)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
