@@ -147,3 +147,31 @@ def test_efficacy_driver_reads_its_settings_from_the_recipe(recipe, tmp_path):
                          env={**env, "RECIPE": "configs/recipes/raft_mbpp.yaml"}, capture_output=True, text=True)
     assert bad.returncode != 0 and "needs an eval: section" in bad.stderr
     assert not (tmp_path / "out" / "seed_1").exists()
+
+
+def test_arrange_arms_lays_out_what_compare_pairs(tmp_path):
+    """benchmarks/arrange_arms.py: efficacy.sh's seed folders -> arms/{start,raft_cycle_N,control}/seed_S.json
+    with their samples, and a result without its per-sample file is refused in one line."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    src = tmp_path / "eff"
+    for seed in ("1", "42"):
+        for rel in ("raft/heldout_start/heldout", "raft/cycle_1/heldout", "raft/cycle_2/heldout", "control"):
+            f = src / f"seed_{seed}" / f"{rel}.json"
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(json.dumps({"seed": seed, "rel": rel}))
+            f.with_name(f.name[:-5] + ".samples.jsonl").write_text('{"task_id": "t"}\n')
+    cmd = [sys.executable, "benchmarks/arrange_arms.py", str(src), str(tmp_path / "out")]
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    arms = tmp_path / "out" / "arms"
+    assert sorted(p.name for p in arms.iterdir()) == ["control", "raft_cycle_1", "raft_cycle_2", "start"]
+    assert json.loads((arms / "raft_cycle_2" / "seed_42.json").read_text()) == {"seed": "42", "rel": "raft/cycle_2/heldout"}
+    assert (arms / "start" / "seed_1.samples.jsonl.gz").exists()
+    (src / "seed_1" / "control.samples.jsonl").unlink()
+    bad = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    assert bad.returncode != 0 and "control.json has no per-sample file" in bad.stderr
