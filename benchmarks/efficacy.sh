@@ -42,10 +42,11 @@ print(sum(x['train_steps'] for x in c), s.get('selected_cycle') or c[-1]['cycle'
   rm -rf "$d"/raft/cycle_*/model "$d"/raft/cycle_*/trainer "$d/raft/final_model"
   tar czf "$OUT/seed_$seed.raft.tgz" --exclude=generations.jsonl -C "$OUT" "seed_$seed/raft" "seed_$seed.raft.log"
   echo "== seed $seed: SFT control, $steps steps ($(date -u +%T))"
-  # --epochs 1000: max_steps ends it; a small pool (MBPP's 170 prompts) needs several passes for RAFT's steps
+  # --no-checkpoints: two resumable checkpoints of a 0.5B full fine-tune are 12 GB a seed (three seeds and a
+  # SmolLM2 run beside them filled a 64 GB disk and took the machine down); --epochs 1000: max_steps ends it; a small pool (MBPP's 170 prompts) needs several passes for RAFT's steps
   "$PY" -m halo_forge -q sft train --task "$TASK" --dataset "$DATASET" --split "$SPLIT" --model "$MODEL" --dtype "$DTYPE" \
     --no-lora --lr "$LR" --batch-size "$MICRO" --grad-accum "$ACCUM" --epochs 1000 --max-steps "$steps" \
-    --max-seq-len "$SEQ" --seed "$seed" ${CONTROL_FLAGS:-} -o "$d/control" > "$d.control.log" 2>&1 \
+    --max-seq-len "$SEQ" --seed "$seed" --no-checkpoints ${CONTROL_FLAGS:-} -o "$d/control" > "$d.control.log" 2>&1 \
     || { tail -20 "$d.control.log"; return 1; }
   greedy "$d/control/final_model" "$EVAL_DATASET:$EVAL_SPLIT" "$d/control.json"
   for x in ${EXTRA_EVALS:-}; do greedy "$d/control/final_model" "$x" "$d/extra_${x%%:*}_control.json"; done

@@ -10,7 +10,7 @@ from halo_forge.cli.options import Opt, add_options, config_overrides, opt
 
 SFT_OPTS = [opt("dataset", "--dataset", "-d"), opt("data_file", "--data"), opt("split"), opt("limit"),
             opt("output_dir", "--output-dir", "-o"), opt("eval_fraction", "--eval-fraction"),
-            opt("early_stopping_patience", "--early-stopping-patience"), opt("merge"), opt("resume")]
+            opt("early_stopping_patience", "--early-stopping-patience"), opt("merge"), opt("resume"), opt("checkpoints")]
 
 
 def sft_options(task: bool = True) -> list[Opt]:

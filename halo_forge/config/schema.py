@@ -131,6 +131,8 @@ class SFTConfig(ModelFields):
     early_stopping_patience: int | None = Field(None, ge=1, description="stop after N evals without improvement")
     merge: bool = Field(False, description="also write merged full weights (LoRA)")
     resume: bool = Field(False, description="continue a killed run from its last checkpoint")
+    checkpoints: bool = Field(True, description="save resumable checkpoints (two kept; a full fine-tune's optimizer "
+                              "state is twice the fp32 weights: turn off for short runs side by side on a small disk)")
 
     @model_validator(mode="after")
     def _one_source(self) -> "SFTConfig":

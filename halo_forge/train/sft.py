@@ -66,7 +66,7 @@ def run_sft(cfg: SFTConfig, stop_event: threading.Event | None = None) -> dict:
     start = time.monotonic()
     outcome = train_on_examples(model, adapter.batcher(tok), examples, cfg.training, cfg.training.learning_rate,
                                 str(out / "checkpoints"), cfg.seed, stop_event, eval_examples or None,
-                                save_checkpoints=True, resume=cfg.resume,
+                                save_checkpoints=cfg.checkpoints, resume=cfg.resume,
                                 early_stopping_patience=cfg.early_stopping_patience, world=w)
     final = out / "final_model"
     if not w.is_main:
