@@ -1,19 +1,22 @@
 """Generate -> verify -> sample records: the step RAFT cycles and benchmarks share.
 
 Every generation is kept. Raw completions stream to `generations.jsonl` batch by batch;
-a verification thread scores each finished batch while the next one generates (so the
-accelerator does not wait on compilers) and appends full records to `samples.jsonl`.
+verification slots score each finished batch's samples while the next batch generates (so the
+accelerator does not wait on compilers) and append full records to `samples.jsonl`.
 On restart, complete batches are skipped, a batch cut by a crash is regenerated (batches
 are seeded by number, so the result is the same), and unverified samples are re-verified.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import queue
 import threading
 import time
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,9 +95,16 @@ def _load_generated(path: Path, batch_sizes: dict[int, int]) -> dict[int, list[d
 
 
 class _VerifyThread:
-    """Verifies generated rows while the engine is still generating (a queue fed by on_batch),
-    appending each sample record to samples.jsonl; rows verified by an earlier, interrupted
-    run are taken from that file instead of being verified again."""
+    """Verifies generated rows while the engine is still generating, appending each sample record to
+    samples.jsonl; rows verified by an earlier, interrupted run are taken from that file instead.
+
+    Samples stream through one set of verification slots that lives for the whole rollout, so a
+    batch's slowest sample (a program that runs to its wall limit) holds one slot, not the batches
+    behind it. Why: with one `verify_batch` call per generated batch, every call waited for its
+    slowest sample; Qwen2.5-Coder on MBPP had a 10 s timeout in most batches and a cycle's verify
+    tail of 30-49 s behind 10-19 s of generation. Several judging processes (`verifier.processes`)
+    keep whole-batch calls (queued batches are verified together): their chunks already keep one
+    process's stragglers from holding the others."""
 
     def __init__(self, by_id: dict[str, Task], verifier: Verifier, meta: dict[str, Any], samples_path: Path,
                  workers: int | None, stats: RolloutStats, progress: Any):
@@ -104,30 +114,87 @@ class _VerifyThread:
         self.verified = {(r["task_id"], r["sample_index"]): r for r in done}
         self.records: list[dict[str, Any]] = list(self.verified.values())
         self.log = JsonlAppender(samples_path)
+        self.lock = threading.Lock()  # the log, the records, the progress bar and the busy clock
+        self.in_flight, self.busy_since = 0, 0.0
+        self.futures: list[Future] = []
+        self.pool: ThreadPoolExecutor | None = None
         self.work: queue.Queue = queue.Queue()
-        self.thread = threading.Thread(target=self._run, name="verify", daemon=True)
-        self.thread.start()
+        if getattr(verifier, "processes", 1) > 1:
+            self.thread: threading.Thread | None = threading.Thread(target=self._run_batches, name="verify", daemon=True)
+            self.thread.start()
+        else:
+            self.thread, slots, self.local = None, itertools.count(), threading.local()
+            n = workers or verifier.default_workers or os.cpu_count() or 1
+            self.pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="verify",
+                                           initializer=lambda: setattr(self.local, "slot", next(slots)))
 
     def put(self, rows: list[dict[str, Any]]) -> None:
-        self.work.put(rows)
+        if self.pool is None:
+            self.work.put(rows)
+            return
+        todo = self._todo(rows)
+        with self.lock:
+            self.progress("verify", len(rows) - len(todo))
+        self.futures += [self.pool.submit(self._verify_one, r) for r in todo]
 
-    def _run(self) -> None:
-        while (rows := self.work.get()) is not None:
-            todo = [r for r in rows if (r["task_id"], r["sample_index"]) not in self.verified]
+    def _todo(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in rows if (r["task_id"], r["sample_index"]) not in self.verified]
+
+    def _busy(self, delta: int) -> None:
+        """Verifier busy time = the time at least one sample was being verified (under self.lock)."""
+        now = time.monotonic()
+        if self.in_flight == 0:
+            self.busy_since = now
+        self.in_flight += delta
+        if self.in_flight == 0:
+            self.stats.verification_time += now - self.busy_since
+
+    def _keep(self, rows: list[dict[str, Any]], verdicts: list[VerifyResult]) -> None:
+        for r, v in zip(rows, verdicts):
+            rec = sample_record(self.by_id[r["task_id"]], r, v, self.meta)
+            self.log.write(rec)
+            self.records.append(rec)
+
+    def _verify_one(self, row: dict[str, Any]) -> None:
+        with self.lock:
+            self._busy(+1)
+        try:
+            verdict = self.verifier.verify(self.by_id[row["task_id"]], row["completion"], self.local.slot)
+        finally:
+            with self.lock:
+                self._busy(-1)
+        with self.lock:
+            self._keep([row], [verdict])
+            self.progress("verify", 1)
+
+    def _run_batches(self) -> None:
+        ended = False
+        while not ended:
+            batches = [self.work.get()]
+            while not self.work.empty():  # everything generated meanwhile goes in one call
+                batches.append(self.work.get())
+            ended = batches[-1] is None
+            rows = [r for b in batches if b is not None for r in b]
+            todo = self._todo(rows)
             if todo:
-                t0 = time.monotonic()
+                with self.lock:
+                    self._busy(+1)
                 verdicts = self.verifier.verify_batch([(self.by_id[r["task_id"]], r["completion"]) for r in todo],
                                                       self.workers)
-                self.stats.verification_time += time.monotonic() - t0
-                for r, v in zip(todo, verdicts):
-                    rec = sample_record(self.by_id[r["task_id"]], r, v, self.meta)
-                    self.log.write(rec)
-                    self.records.append(rec)
-            self.progress("verify", len(rows))
+                with self.lock:
+                    self._busy(-1)
+                    self._keep(todo, verdicts)
+            with self.lock:
+                self.progress("verify", len(rows))
 
     def finish(self) -> list[dict[str, Any]]:
-        self.work.put(None)
-        self.thread.join()
+        if self.thread is not None:
+            self.work.put(None)
+            self.thread.join()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            for f in self.futures:
+                f.result()  # a failure outside the verifier (writing a record) is not swallowed
         self.log.close()
         return self.records
 

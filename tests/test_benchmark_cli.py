@@ -68,17 +68,18 @@ def test_benchmark_result_has_provenance(bench_result):
 
 
 def test_benchmark_honours_verifier_workers(tiny_model_dir, tmp_path, monkeypatch, run_cli):
-    """A benchmark config's `verifier.workers` reaches the verifier (it was ignored)."""
-    from halo_forge.verify.base import Verifier
+    """A benchmark config's `verifier.workers` sizes the verification slots (it was ignored)."""
+    from halo_forge import rollout
 
     seen = []
-    real = Verifier.verify_batch
+    real = rollout._VerifyThread.__init__
 
-    def spy(self, items, workers=None):
+    def spy(self, by_id, verifier, meta, samples_path, workers, *rest):
         seen.append(workers)
-        return real(self, items, workers)
+        real(self, by_id, verifier, meta, samples_path, workers, *rest)
+        seen.append(self.pool._max_workers)
 
-    monkeypatch.setattr(Verifier, "verify_batch", spy)
+    monkeypatch.setattr(rollout._VerifyThread, "__init__", spy)
     cfg = tmp_path / "b.yaml"
     cfg.write_text(f"model: {tiny_model_dir}\ndataset: cpp_basics\nsplit: test\nlimit: 2\nsamples: 1\nk: [1]\n"
                    f"output: {tmp_path / 'r.json'}\nverifier:\n  name: execution\n  workers: 3\n"
