@@ -228,3 +228,21 @@ def test_preflight_names_a_missing_toolchain_before_any_generation():
         get_verifier("execution", toolchain="nosuchcc").preflight([task])
     with pytest.raises(VerifierUnavailable, match="unknown verifier type 'nope'"):
         get_verifier("auto").preflight([Task(id="u", prompt="p", verifier={"type": "nope"})])
+
+
+def test_candidate_syntax_warnings_stay_out_of_the_terminal():
+    """A candidate with "\\d" in a plain string made the syntax pre-check print "invalid escape sequence"
+    into the user's terminal once per sample (SyntaxWarning on Python 3.12+, DeprecationWarning before)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = ("from halo_forge.verify.registry import get_verifier\nfrom tests.helpers import mbpp_like\n"
+              "code = 'import re\\ndef add(a, b):\\n    x = \"\\\\d+\"\\n    return a + b'\n"
+              "t = mbpp_like('x', 'add', ['assert add(1, 2) == 3'])\n"
+              "print(get_verifier('mbpp').verify(t, '```python\\n' + code + '\\n```').passed)\n")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-W", "default", "-c", script], cwd=root, capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)})
+    assert done.stdout.strip() == "True", done.stderr
+    assert "invalid escape" not in done.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import functools
+import warnings
 
 from halo_forge.data.task import Task
 from halo_forge.verify.base import RewardLadder, Verifier, VerifyResult
@@ -19,6 +20,14 @@ from halo_forge.verify.code.python_judge import (CandidateDied, CandidateProcess
 from halo_forge.verify.extract import extract_code, humaneval_program
 from halo_forge.verify.registry import register_verifier
 from halo_forge.verify.sandbox import SandboxLimits, isolation_level
+
+
+# The syntax pre-check compiles model-written code in this process: a candidate with "\d" in a plain
+# string made Python print "SyntaxWarning: invalid escape sequence" into the user's terminal, once per
+# sample. Those warnings say nothing about the verdict; the filter is narrowed to the candidate's file
+# name (a process-wide filter: warnings.catch_warnings is not thread-safe across verification slots).
+warnings.filterwarnings("ignore", category=SyntaxWarning, module="candidate")
+warnings.filterwarnings("ignore", category=DeprecationWarning, module="candidate")
 
 
 @functools.lru_cache(maxsize=4096)
