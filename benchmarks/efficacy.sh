@@ -43,7 +43,8 @@ print(sum(x['train_steps'] for x in c), s.get('selected_cycle') or c[-1]['cycle'
   tar czf "$OUT/seed_$seed.raft.tgz" --exclude=generations.jsonl -C "$OUT" "seed_$seed/raft" "seed_$seed.raft.log"
   echo "== seed $seed: SFT control, $steps steps ($(date -u +%T))"
   # --no-checkpoints: two resumable checkpoints of a 0.5B full fine-tune are 12 GB a seed (three seeds and a
-  # SmolLM2 run beside them filled a 64 GB disk and took the machine down); --epochs 1000: max_steps ends it; a small pool (MBPP's 170 prompts) needs several passes for RAFT's steps
+  # SmolLM2 run beside them filled a 64 GB disk and took the machine down); --epochs 1000: max_steps ends it (a small pool, MBPP's 149
+  # prompts, needs several passes for RAFT's steps)
   "$PY" -m halo_forge -q sft train --task "$TASK" --dataset "$DATASET" --split "$SPLIT" --model "$MODEL" --dtype "$DTYPE" \
     --no-lora --lr "$LR" --batch-size "$MICRO" --grad-accum "$ACCUM" --epochs 1000 --max-steps "$steps" \
     --max-seq-len "$SEQ" --seed "$seed" --no-checkpoints ${CONTROL_FLAGS:-} -o "$d/control" > "$d.control.log" 2>&1 \
