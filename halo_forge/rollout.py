@@ -102,7 +102,7 @@ class _VerifyThread:
     batch's slowest sample (a program that runs to its wall limit) holds one slot, not the batches
     behind it. Why: with one `verify_batch` call per generated batch, every call waited for its
     slowest sample; Qwen2.5-Coder on MBPP had a 10 s timeout in most batches and a cycle's verify
-    tail of 30-49 s behind 10-19 s of generation. Several judging processes (`verifier.processes`)
+    tail of 19-49 s behind 10-22 s of generation. Several judging processes (`verifier.processes`)
     keep whole-batch calls (queued batches are verified together): their chunks already keep one
     process's stragglers from holding the others."""
 
