@@ -3,7 +3,7 @@ overlapped with "generation") from an engine that hands out the saved completion
 a fixed pace, so the verify tail of a code cycle can be measured without a GPU.
 
     .venv/bin/python benchmarks/verify_stream.py SAMPLES.jsonl [--batch 512] [--seconds-per-batch 1.5]
-        [--workers W] [--limit N]
+        [--workers W] [--processes P] [--limit N]
 
 SAMPLES.jsonl: a RAFT cycle's samples.jsonl (each row carries its task). Prints one JSON line:
 generation time (the pacing), verifier busy time, verify tail, and whether every verdict equals the
@@ -32,6 +32,7 @@ def main() -> None:
     ap.add_argument("--seconds-per-batch", type=float, default=1.5)
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--processes", type=int, default=1, help="judging processes (verifier.processes)")
     args = ap.parse_args()
 
     rows = read_jsonl(args.samples)[:args.limit]
@@ -54,14 +55,19 @@ def main() -> None:
             return out
 
     verifier = get_verifier(rows[0]["verifier"])
+    verifier.processes = args.processes
     with tempfile.TemporaryDirectory() as tmp:
-        records, stats = rollout(list(tasks.values()), requests, ReplayEngine(), SamplingParams(n=n), args.batch,
-                                 verifier, Path(tmp), {}, workers=args.workers, progress=lambda *a: None)
+        try:
+            records, stats = rollout(list(tasks.values()), requests, ReplayEngine(), SamplingParams(n=n), args.batch,
+                                     verifier, Path(tmp), {}, workers=args.workers, progress=lambda *a: None)
+        finally:
+            if verifier._judges is not None:
+                verifier._judges.close()
     same = sum(r["passed"] == saved[(r["task_id"], r["sample_index"])]["passed"] for r in records)
     print(json.dumps({"samples": len(records), "batches": -(-len(requests) * n // args.batch),
                       "generate_s": round(stats.generation_time, 2), "verify_busy_s": round(stats.verification_time, 2),
                       "verify_tail_s": round(stats.verify_tail_time, 2), "verdicts_as_saved": f"{same}/{len(records)}",
-                      "workers": args.workers}))
+                      "workers": args.workers, "processes": args.processes}))
 
 
 if __name__ == "__main__":

@@ -98,17 +98,16 @@ class _VerifyThread:
     """Verifies generated rows while the engine is still generating, appending each sample record to
     samples.jsonl; rows verified by an earlier, interrupted run are taken from that file instead.
 
-    Samples stream through one set of verification slots that lives for the whole rollout, so a
-    batch's slowest sample (a program that runs to its wall limit) holds one slot, not the batches
-    behind it. Why: with one `verify_batch` call per generated batch, every call waited for its
-    slowest sample; Qwen2.5-Coder on MBPP had a 10 s timeout in most batches and a cycle's verify
-    tail of 19-49 s behind 10-22 s of generation. Several judging processes (`verifier.processes`)
-    keep whole-batch calls (queued batches are verified together): their chunks already keep one
-    process's stragglers from holding the others."""
+    Samples stream through verification slots that live for the whole rollout, so a batch's slowest
+    sample (a program that runs to its wall limit) holds one slot, not the batches behind it. Why:
+    with one `verify_batch` call per generated batch, every call waited for its slowest sample;
+    Qwen2.5-Coder on MBPP had a 10 s timeout in most batches and a cycle's verify tail of 19-49 s
+    behind 10-22 s of generation. With several judging processes (`verifier.processes`) each batch is
+    cut into chunks queued on them at once (verify/processes.py), and verdicts are kept as chunks end."""
 
     def __init__(self, by_id: dict[str, Task], verifier: Verifier, meta: dict[str, Any], samples_path: Path,
                  workers: int | None, stats: RolloutStats, progress: Any):
-        self.by_id, self.verifier, self.meta, self.workers = by_id, verifier, meta, workers
+        self.by_id, self.verifier, self.meta = by_id, verifier, meta
         self.stats, self.progress = stats, progress
         done = read_jsonl(samples_path, tolerate_torn_tail=True) if samples_path.exists() else []
         self.verified = {(r["task_id"], r["sample_index"]): r for r in done}
@@ -117,28 +116,34 @@ class _VerifyThread:
         self.lock = threading.Lock()  # the log, the records, the progress bar and the busy clock
         self.in_flight, self.busy_since = 0, 0.0
         self.futures: list[Future] = []
-        self.pool: ThreadPoolExecutor | None = None
-        self.work: queue.Queue = queue.Queue()
+        self.workers = workers or verifier.default_workers or os.cpu_count() or 1
+        self.judges, self.pool, self.thread = None, None, None
         if getattr(verifier, "processes", 1) > 1:
-            self.thread: threading.Thread | None = threading.Thread(target=self._run_batches, name="verify", daemon=True)
+            self.judges = verifier._process_judges()
+            self.ended: queue.Queue = queue.Queue()  # chunks whose judging process finished them
+            self.thread = threading.Thread(target=self._collect, name="verify", daemon=True)
             self.thread.start()
         else:
-            self.thread, slots, self.local = None, itertools.count(), threading.local()
-            n = workers or verifier.default_workers or os.cpu_count() or 1
-            self.pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="verify",
+            slots, self.local = itertools.count(), threading.local()
+            self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="verify",
                                            initializer=lambda: setattr(self.local, "slot", next(slots)))
 
     def put(self, rows: list[dict[str, Any]]) -> None:
-        if self.pool is None:
-            self.work.put(rows)
-            return
-        todo = self._todo(rows)
+        todo = [r for r in rows if (r["task_id"], r["sample_index"]) not in self.verified]
         with self.lock:
             self.progress("verify", len(rows) - len(todo))
-        self.futures += [self.pool.submit(self._verify_one, r) for r in todo]
-
-    def _todo(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [r for r in rows if (r["task_id"], r["sample_index"]) not in self.verified]
+        if self.pool is not None:
+            self.futures += [self.pool.submit(self._verify_one, r) for r in todo]
+        elif todo:
+            chunks = self.judges.submit([(self.by_id[r["task_id"]], r["completion"]) for r in todo],
+                                        max(1, min(self.workers, len(todo))))
+            start = 0
+            for chunk in chunks:
+                share, start = todo[start:start + len(chunk.items)], start + len(chunk.items)
+                with self.lock:
+                    self._busy(+1)
+                chunk.future.add_done_callback(lambda _f, c=chunk, r=share: self.ended.put((c, r)))
+                self.futures.append(chunk.future)
 
     def _busy(self, delta: int) -> None:
         """Verifier busy time = the time at least one sample was being verified (under self.lock)."""
@@ -150,10 +155,12 @@ class _VerifyThread:
             self.stats.verification_time += now - self.busy_since
 
     def _keep(self, rows: list[dict[str, Any]], verdicts: list[VerifyResult]) -> None:
+        """Records in the order verdicts arrive (under self.lock); the rollout sorts them at the end."""
         for r, v in zip(rows, verdicts):
             rec = sample_record(self.by_id[r["task_id"]], r, v, self.meta)
             self.log.write(rec)
             self.records.append(rec)
+        self.progress("verify", len(rows))
 
     def _verify_one(self, row: dict[str, Any]) -> None:
         with self.lock:
@@ -165,33 +172,28 @@ class _VerifyThread:
                 self._busy(-1)
         with self.lock:
             self._keep([row], [verdict])
-            self.progress("verify", 1)
 
-    def _run_batches(self) -> None:
-        ended = False
-        while not ended:
-            batches = [self.work.get()]
-            while not self.work.empty():  # everything generated meanwhile goes in one call
-                batches.append(self.work.get())
-            ended = batches[-1] is None
-            rows = [r for b in batches if b is not None for r in b]
-            todo = self._todo(rows)
-            if todo:
-                with self.lock:
-                    self._busy(+1)
-                verdicts = self.verifier.verify_batch([(self.by_id[r["task_id"]], r["completion"]) for r in todo],
-                                                      self.workers)
-                with self.lock:
-                    self._busy(-1)
-                    self._keep(todo, verdicts)
+    def _collect(self) -> None:
+        """Keeps each chunk's verdicts as its judging process ends it; after finish() said "no more",
+        runs until every submitted chunk is in (a future's callback may run after waiters wake)."""
+        kept, expected = 0, None
+        while expected is None or kept < expected:
+            ended = self.ended.get()
+            if ended is None:
+                expected = len(self.futures)
+                continue
+            chunk, rows = ended
+            verdicts = self.judges.result(chunk)
             with self.lock:
-                self.progress("verify", len(rows))
+                self._busy(-1)
+                self._keep(rows, verdicts)
+            kept += 1
 
     def finish(self) -> list[dict[str, Any]]:
         if self.thread is not None:
-            self.work.put(None)
+            self.ended.put(None)  # generation has ended: nothing more is put
             self.thread.join()
-        if self.pool is not None:
+        else:
             self.pool.shutdown(wait=True)
             for f in self.futures:
                 f.result()  # a failure outside the verifier (writing a record) is not swallowed

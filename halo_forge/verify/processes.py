@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 _VERIFIER: Any = None  # the child's own verifier, built once by _init
@@ -38,27 +39,39 @@ def _judge(items: list, workers: int) -> list:
     return _VERIFIER.verify_batch(items, workers)
 
 
+@dataclass
+class Chunk:
+    """Samples queued on one judging process: their future and the pool that runs it."""
+
+    future: Future
+    items: list
+    pool: ProcessPoolExecutor
+
+
 class ProcessJudges:
     """P judging processes for one verifier."""
 
     def __init__(self, verifier: Any, processes: int):
         self.processes = processes
         self._args = (type(verifier), dict(verifier.options))
-        self._lock = threading.Lock()  # one batch at a time: each child's slots serve one share
+        self._lock = threading.Lock()  # starting, replacing and closing the pool
         self._pool: ProcessPoolExecutor | None = None
 
     def verify_batch(self, items: list, workers: int) -> list:
-        """Cut `items` into chunks of a few samples per slot, queue them all, and let each process take
-        the next chunk when it is done (one slow sample then delays one chunk, not a P-th of the batch);
-        `workers` slots in all. The verdicts come back in the items' order."""
+        """All of `items`, `workers` slots in all; the verdicts come back in the items' order."""
+        return [r for chunk in self.submit(items, workers) for r in self.result(chunk)]
+
+    def submit(self, items: list, workers: int) -> list[Chunk]:
+        """Cut `items` into chunks of a few samples per slot and queue them all without waiting; each
+        process takes the next chunk when it is done (one slow sample then delays one chunk, not a P-th of
+        the batch). Returns the queued chunks, for `result`."""
         each = max(1, -(-workers // self.processes))
         size = max(4 * each, -(-len(items) // (64 * self.processes)))
         chunks = [items[i:i + size] for i in range(0, len(items), size)]
         with self._lock:
             if self._pool is None:
                 self._pool = self._start()
-            futures = [self._pool.submit(_judge, chunk, each) for chunk in chunks]
-            return [r for f, chunk in zip(futures, chunks) for r in self._result(f, chunk)]
+            return [Chunk(self._pool.submit(_judge, chunk, each), chunk, self._pool) for chunk in chunks]
 
     def _start(self) -> ProcessPoolExecutor:
         """All P processes up before the first chunk: a spawn-context pool starts a child only when a
@@ -72,20 +85,21 @@ class ProcessJudges:
             f.result()
         return pool
 
-    def _result(self, future: Any, share: list) -> list:
-        """A dead judging process is "could not verify" for its share (errors, never rewards); the
-        pool is replaced at the next batch."""
+    def result(self, chunk: Chunk) -> list:
+        """A chunk's verdicts (waiting for them). A dead judging process is "could not verify" for its
+        share (errors, never rewards); the pool is replaced at the next submit."""
         from concurrent.futures.process import BrokenProcessPool
 
         from halo_forge.verify.base import VerifyResult
 
         try:
-            return future.result()
+            return chunk.future.result()
         except BrokenProcessPool as exc:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
-            return [VerifyResult.failure(f"judging process died: {exc or 'killed'}") for _ in share]
+            with self._lock:
+                if self._pool is chunk.pool:  # not one started since
+                    self._pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = None
+            return [VerifyResult.failure(f"judging process died: {exc or 'killed'}") for _ in chunk.items]
 
     def close(self) -> None:
         with self._lock:
