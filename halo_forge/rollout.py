@@ -132,7 +132,9 @@ class _VerifyThread:
         todo = [r for r in rows if (r["task_id"], r["sample_index"]) not in self.verified]
         with self.lock:
             self.progress("verify", len(rows) - len(todo))
-        if self.pool is not None:
+        if self.pool is not None and self.workers == 1:  # one slot: nothing to overtake; a task per batch is cheaper
+            self.futures.append(self.pool.submit(lambda rows: [self._verify_one(r) for r in rows], todo))
+        elif self.pool is not None:
             self.futures += [self.pool.submit(self._verify_one, r) for r in todo]
         elif todo:
             chunks = self.judges.submit([(self.by_id[r["task_id"]], r["completion"]) for r in todo],
