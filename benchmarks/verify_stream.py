@@ -2,10 +2,11 @@
 overlapped with "generation") from an engine that hands out the saved completions batch by batch at
 a fixed pace, so the verify tail of a code cycle can be measured without a GPU.
 
-    .venv/bin/python benchmarks/verify_stream.py SAMPLES.jsonl [--batch 512] [--seconds-per-batch 1.5]
+    .venv/bin/python benchmarks/verify_stream.py SAMPLES.jsonl [SAMPLES.jsonl ...] [--batch 512] [--seconds-per-batch 1.5]
         [--workers W] [--processes P] [--limit N]
 
-SAMPLES.jsonl: a RAFT cycle's samples.jsonl (each row carries its task). Prints one JSON line:
+SAMPLES.jsonl: a RAFT cycle's samples.jsonl or a benchmark's per-sample file (each row carries its task);
+with several files each file's rows get sample indices of their own (one file = one sample per task). Prints one JSON line:
 generation time (the pacing), verifier busy time, verify tail, and whether every verdict equals the
 saved one.
 """
@@ -27,7 +28,7 @@ def main() -> None:
     from halo_forge.verify.registry import get_verifier
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("samples", type=Path)
+    ap.add_argument("samples", type=Path, nargs="+")
     ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--seconds-per-batch", type=float, default=1.5)
     ap.add_argument("--workers", type=int, default=None)
@@ -35,7 +36,9 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=1, help="judging processes (verifier.processes)")
     args = ap.parse_args()
 
-    rows = read_jsonl(args.samples)[:args.limit]
+    rows = read_jsonl(args.samples[0]) if len(args.samples) == 1 else [
+        {**r, "sample_index": i} for i, path in enumerate(args.samples) for r in read_jsonl(path)]
+    rows = rows[:args.limit]
     n = max(r["sample_index"] for r in rows) + 1
     tasks = {r["task_id"]: Task.from_dict(r["task"]) for r in rows}
     saved = {(r["task_id"], r["sample_index"]): r for r in rows}

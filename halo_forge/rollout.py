@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import queue
 import threading
 import time
@@ -116,7 +115,7 @@ class _VerifyThread:
         self.lock = threading.Lock()  # the log, the records, the progress bar and the busy clock
         self.in_flight, self.busy_since = 0, 0.0
         self.futures: list[Future] = []
-        self.workers = workers or verifier.default_workers or os.cpu_count() or 1
+        self.workers = verifier.slots(workers)
         self.judges, self.pool, self.thread = None, None, None
         if getattr(verifier, "processes", 1) > 1:
             self.judges = verifier._process_judges()
@@ -138,7 +137,7 @@ class _VerifyThread:
             self.futures += [self.pool.submit(self._verify_one, r) for r in todo]
         elif todo:
             chunks = self.judges.submit([(self.by_id[r["task_id"]], r["completion"]) for r in todo],
-                                        max(1, min(self.workers, len(todo))))
+                                        self.verifier.slots(self.workers, len(todo)))
             start = 0
             for chunk in chunks:
                 share, start = todo[start:start + len(chunk.items)], start + len(chunk.items)
@@ -167,13 +166,14 @@ class _VerifyThread:
     def _verify_one(self, row: dict[str, Any]) -> None:
         with self.lock:
             self._busy(+1)
+        verdict = None
         try:
             verdict = self.verifier.verify(self.by_id[row["task_id"]], row["completion"], self.local.slot)
         finally:
             with self.lock:
                 self._busy(-1)
-        with self.lock:
-            self._keep([row], [verdict])
+                if verdict is not None:
+                    self._keep([row], [verdict])
 
     def _collect(self) -> None:
         """Keeps each chunk's verdicts as its judging process ends it; after finish() said "no more",

@@ -104,12 +104,17 @@ class Verifier:
         except Exception as exc:  # a verifier crash is an error, not a reward
             return VerifyResult.failure(f"verifier '{self.name}' crashed: {type(exc).__name__}: {exc}")
 
+    def slots(self, workers: int | None = None, items: int | None = None) -> int:
+        """How many samples are verified at once: `workers` if given, else the verifier's default,
+        else every core; never more than there are items."""
+        n = workers or self.default_workers or max(1, os.cpu_count() or 1)
+        return n if items is None else max(1, min(n, items))
+
     def verify_batch(self, items: Iterable[tuple[Task | Mapping[str, Any], str]],
                      workers: int | None = None) -> list[VerifyResult]:
         """Verify many samples with a pool of sandbox slots sized to the cores."""
         items = list(items)
-        n = workers or self.default_workers or max(1, os.cpu_count() or 1)
-        n = max(1, min(n, len(items) or 1))
+        n = self.slots(workers, len(items))
         if n == 1:
             return [self.verify(t, c, 0) for t, c in items]
         if self.processes > 1:

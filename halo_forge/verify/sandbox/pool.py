@@ -103,7 +103,7 @@ _zlock = threading.Lock()
 # --die-with-parent is PR_SET_PDEATHSIG, which fires when the *thread* that forked bwrap exits, not
 # the process. Started from a verify_batch worker thread, every warm zygote died with its thread at
 # the end of each batch, and the next batch paid a new bwrap per slot (~30 ms each, serialised by
-# _zlock): 123 samples/s instead of 469/s for HumanEval in chunks of 8 at 2 workers, and several
+# _zlock): 127 samples/s instead of ~490/s for HumanEval in chunks of 8 at 2 workers, and several
 # judging processes (verify/processes.py, fed small chunks) were slower than one.
 _spawner: tuple[int, ThreadPoolExecutor] | None = None  # (owner pid, executor): a forked child makes its own
 
