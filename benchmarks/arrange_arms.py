@@ -5,7 +5,9 @@
 EFFICACY_OUT holds seed_S/ folders (unpacked from seed_S.tgz). DEST gets, per held-out split:
 arms/{start,raft_cycle_N,control}/seed_S.json with each result's per-sample file beside it
 (gzip-compressed), which is the layout `benchmark compare ARM_A ARM_B` pairs seed by seed and pools
-over seeds. `--extra NAME` does the same for the driver's EXTRA_EVALS results (start, final RAFT
+over seeds. arms/raft_selected holds the cycle each seed published as final_model (the best on its
+validation slice when the run had one, else the last), and arms_validation/ that slice's own scores
+per cycle. `--extra NAME` does the same for the driver's EXTRA_EVALS results (start, final RAFT
 model, control) into DEST/arms_NAME/. Copies only: the source files are left as they were.
 """
 
@@ -28,10 +30,14 @@ def _samples_of(result: Path) -> Path | None:
     return None
 
 
-def _copy(result: Path, arm_dir: Path, seed: str) -> None:
-    """result.json -> arm_dir/seed_S.json, its samples -> arm_dir/seed_S.samples.jsonl.gz."""
+def _copy(result: Path, arm_dir: Path, seed: str, required: bool = True) -> None:
+    """result.json -> arm_dir/seed_S.json, its samples -> arm_dir/seed_S.samples.jsonl.gz. A result
+    without its per-sample file cannot be paired: an error, or (required=False) a warning and no copy."""
     samples = _samples_of(result)
     if samples is None:
+        if not required:
+            print(f"warning: {result} has no per-sample file beside it; left out", file=sys.stderr)
+            return
         raise SystemExit(f"error: {result} has no per-sample file beside it")
     arm_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(result, arm_dir / f"seed_{seed}.json")
@@ -41,6 +47,20 @@ def _copy(result: Path, arm_dir: Path, seed: str) -> None:
     else:
         with open(samples, "rb") as src, gzip.open(target, "wb") as dst:
             shutil.copyfileobj(src, dst)
+
+
+def _copy_selected_and_validation(raft: Path, dest: Path, seed: str) -> None:
+    summary = raft / "training_summary.json"
+    cycles = sorted(raft.glob("cycle_*/heldout.json"), key=lambda p: int(re.sub(r"\D", "", p.parent.name)))
+    if not cycles:
+        return
+    picked = json.loads(summary.read_text()).get("selected_cycle") if summary.exists() else None
+    chosen = raft / f"cycle_{picked}" / "heldout.json" if picked else cycles[-1]
+    _copy(chosen, dest / "arms" / "raft_selected", seed)
+    if (raft / "validation_start" / "validation.json").exists():
+        _copy(raft / "validation_start" / "validation.json", dest / "arms_validation" / "start", seed)
+        for res in sorted(raft.glob("cycle_*/validation.json")):
+            _copy(res, dest / "arms_validation" / f"raft_{res.parent.name}", seed)
 
 
 def arrange(src: Path, dest: Path, extras: list[str]) -> list[str]:
@@ -54,6 +74,7 @@ def arrange(src: Path, dest: Path, extras: list[str]) -> list[str]:
         _copy(raft / "heldout_start" / "heldout.json", dest / "arms" / "start", seed)
         for cycle in sorted(raft.glob("cycle_*/heldout.json"), key=lambda p: int(re.sub(r"\D", "", p.parent.name))):
             _copy(cycle, dest / "arms" / f"raft_{cycle.parent.name}", seed)
+        _copy_selected_and_validation(raft, dest, seed)
         if (seed_dir / "control.json").exists():
             _copy(seed_dir / "control.json", dest / "arms" / "control", seed)
         for name in extras:
@@ -63,7 +84,7 @@ def arrange(src: Path, dest: Path, extras: list[str]) -> list[str]:
                     _copy(res, dest / f"arms_{name}" / arm, seed)
             start = src / f"extra_{name}_start.json"
             if start.exists():
-                _copy(start, dest / f"arms_{name}" / "start", seed)  # one start model: the same file per seed
+                _copy(start, dest / f"arms_{name}" / "start", seed, required=False)  # one start model: one file
         summary = raft / "training_summary.json"
         if summary.exists():
             (dest / f"seed_{seed}").mkdir(parents=True, exist_ok=True)

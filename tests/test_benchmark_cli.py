@@ -151,8 +151,9 @@ def test_efficacy_driver_reads_its_settings_from_the_recipe(recipe, tmp_path):
 
 
 def test_arrange_arms_lays_out_what_compare_pairs(tmp_path):
-    """benchmarks/arrange_arms.py: efficacy.sh's seed folders -> arms/{start,raft_cycle_N,control}/seed_S.json
-    with their samples, and a result without its per-sample file is refused in one line."""
+    """benchmarks/arrange_arms.py: efficacy.sh's seed folders -> arms/{start,raft_cycle_N,raft_selected,control}/
+    seed_S.json with their samples (raft_selected = the validation slice's pick, else the last cycle; the slice's
+    own scores in arms_validation/), and a result without its per-sample file is refused in one line."""
     import json
     import subprocess
     import sys
@@ -161,7 +162,12 @@ def test_arrange_arms_lays_out_what_compare_pairs(tmp_path):
     root = Path(__file__).resolve().parents[1]
     src = tmp_path / "eff"
     for seed in ("1", "42"):
-        for rel in ("raft/heldout_start/heldout", "raft/cycle_1/heldout", "raft/cycle_2/heldout", "control"):
+        rels = ["raft/heldout_start/heldout", "raft/cycle_1/heldout", "raft/cycle_2/heldout", "control"]
+        if seed == "42":  # a run with a validation slice that picked cycle 1
+            rels += ["raft/validation_start/validation", "raft/cycle_1/validation", "raft/cycle_2/validation"]
+            (src / "seed_42" / "raft").mkdir(parents=True)
+            (src / "seed_42" / "raft" / "training_summary.json").write_text(json.dumps({"selected_cycle": 1}))
+        for rel in rels:
             f = src / f"seed_{seed}" / f"{rel}.json"
             f.parent.mkdir(parents=True, exist_ok=True)
             f.write_text(json.dumps({"seed": seed, "rel": rel}))
@@ -170,8 +176,13 @@ def test_arrange_arms_lays_out_what_compare_pairs(tmp_path):
     done = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     arms = tmp_path / "out" / "arms"
-    assert sorted(p.name for p in arms.iterdir()) == ["control", "raft_cycle_1", "raft_cycle_2", "start"]
+    assert sorted(p.name for p in arms.iterdir()) == ["control", "raft_cycle_1", "raft_cycle_2", "raft_selected", "start"]
     assert json.loads((arms / "raft_cycle_2" / "seed_42.json").read_text()) == {"seed": "42", "rel": "raft/cycle_2/heldout"}
+    assert json.loads((arms / "raft_selected" / "seed_42.json").read_text())["rel"] == "raft/cycle_1/heldout"
+    assert json.loads((arms / "raft_selected" / "seed_1.json").read_text())["rel"] == "raft/cycle_2/heldout"
+    validation = tmp_path / "out" / "arms_validation"
+    assert sorted(p.name for p in validation.iterdir()) == ["raft_cycle_1", "raft_cycle_2", "start"]
+    assert not (validation / "start" / "seed_1.json").exists()
     assert (arms / "start" / "seed_1.samples.jsonl.gz").exists()
     (src / "seed_1" / "control.samples.jsonl").unlink()
     bad = subprocess.run(cmd, cwd=root, capture_output=True, text=True)

@@ -164,3 +164,16 @@ def test_data_validate_lists_every_bad_row(run_cli, tmp_path):
     for line in (2, 3, 4):
         assert f"{f}:{line}:" in out
     assert "problems=3" in out
+
+
+def test_mbpp_reference_code_with_regex_escapes_loads_without_warnings():
+    """Reference solutions with "\\." in plain strings made Python print a SyntaxWarning per row into a RAFT
+    run's terminal each time the pool loaded (seen in the Qwen MBPP runs)."""
+    import warnings
+
+    from halo_forge.data.sources.mbpp import entry_point_of
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        name = entry_point_of('import re\ndef f(s):\n    return re.match("a\\.b", s)\n', ["assert f('a.b')"])
+    assert name == "f" and not seen

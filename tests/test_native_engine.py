@@ -235,3 +235,13 @@ def test_release_memory_drops_the_cache_and_the_next_call_is_the_same(tiny_model
     eng.release_memory()
     assert eng.dec.cache is None and eng._state is None
     assert [c.token_ids for c in eng.generate(reqs, params, batch_size=4)] == before
+
+
+def test_slot_counts_come_in_few_buckets_within_memory():
+    """Every distinct slot count recompiles the GPU decode step; torch.compile's limit then made a long RAFT
+    run decode eagerly. Counts are powers of two up to 64, multiples of 64 above, never over the memory cap."""
+    from halo_forge.generation.native.decoder import slot_bucket
+
+    assert [slot_bucket(w, 10_000) for w in (1, 3, 30, 64, 65, 257, 512)] == [1, 4, 32, 64, 128, 320, 512]
+    assert slot_bucket(30, 20) == 16 and slot_bucket(300, 200) == 192 and slot_bucket(5, 1) == 1
+    assert len({slot_bucket(w, 10_000) for w in range(1, 513)}) == 14

@@ -152,3 +152,23 @@ def test_shipped_qwen_mbpp_three_seeds(run_cli):
     code, out, err = run_cli("benchmark", "compare", str(arms / "start"), str(arms / "raft_cycle_3"), "--k", "1")
     assert code == 0, err
     assert "48.2% ± 1.7" in out and "+2.3 pts" in out and "[-1.8, +6.5]" in out
+
+
+def test_shipped_qwen_mbpp_validation_run_against_its_control(run_cli):
+    """docs/results.md, MBPP with a validation slice (session 15): the validation-chosen RAFT models against the
+    compute-matched control on MBPP test and HumanEval, re-derived from the shipped per-sample files."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "docs" / "results" / "efficacy_qwen_h100" / "mbpp_validation_3seeds"
+    code, out, err = run_cli("benchmark", "compare", str(root / "arms" / "control"), str(root / "arms" / "raft_selected"),
+                             "--k", "1")
+    assert code == 0, err
+    assert "48.6% ± 3.5" in out and "42.2% ± 2.1" in out and "+6.5 pts" in out and "[+1.9, +11.0]" in out
+    code, out, err = run_cli("benchmark", "compare", str(root / "arms" / "start"), str(root / "arms" / "raft_cycle_3"),
+                             "--k", "1")
+    assert code == 0, err
+    assert "50.5% ± 1.1" in out and "+4.5 pts" in out and "[+0.1, +8.9]" in out
+    code, out, err = run_cli("benchmark", "compare", str(root / "arms_humaneval" / "control"),
+                             str(root / "arms_humaneval" / "raft"), "--k", "1")
+    assert code == 0, err
+    assert "+15.2 pts" in out and "39/6" in out

@@ -71,6 +71,23 @@ def generation_dtype(model: Any, requested: str = "auto") -> torch.dtype:
     return p.dtype
 
 
+def slot_bucket(wanted: int, cap: int) -> int:
+    """How many KV-cache slots to allocate for `wanted` rows when memory allows `cap`: a power of two up to
+    64, a multiple of 64 above, never more than `cap` (nor fewer than 1).
+
+    Why: each slot count is a new shape for the compiled decode step, so a count taken straight from free
+    memory or from the request size (30 validation prompts, 257 held-out, 512 rollout rows, a variable number
+    of unsolved-prompt extras, three runs sharing a GPU) recompiled it every call until torch.compile's
+    recompile limit made the engine fall back to eager decoding for the rest of the run (Qwen MBPP RAFT,
+    2026-12-06: 24k instead of ~60k tok/s). A few buckets keep the shapes few; a slot or two more than asked
+    costs little in a memory-bound decode step."""
+    n = max(1, min(wanted, cap))
+    up = 1 << (n - 1).bit_length() if n <= 64 else -(-n // 64) * 64
+    if up <= cap:
+        return up
+    return 1 << (cap.bit_length() - 1) if cap <= 64 else cap // 64 * 64
+
+
 def _eps(norm: Any) -> float:
     return float(getattr(norm, "variance_epsilon", None) or getattr(norm, "eps", 1e-6))
 
@@ -158,6 +175,11 @@ class LlamaDecoder:
         """Fuse each layer's small element-wise kernels (residual adds with norms, rotary, SiLU x
         up) with torch.compile. The functions take weights as arguments, so one compiled artifact
         serves every layer; the cache write and attention stay eager (in-place on the cache)."""
+        import torch._dynamo
+
+        # each slot bucket (slot_bucket) and the first layer's delta=None are shapes of their own; the
+        # default limit of 8 made a long run fall back to eager decoding once it had seen a few of them
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
         self.compiled = _Steps(lambda f: torch.compile(f, dynamic=False, fullgraph=True))
 
     def _rotary(self, h: torch.Tensor, pos: torch.Tensor):

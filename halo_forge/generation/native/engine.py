@@ -26,7 +26,7 @@ from typing import Any, Callable
 import torch
 
 from halo_forge.generation.base import Batch, Completion, GenerationRequest, PlannedEngine, SamplingParams
-from halo_forge.generation.native.decoder import LlamaDecoder, generation_dtype
+from halo_forge.generation.native.decoder import LlamaDecoder, generation_dtype, slot_bucket
 from halo_forge.generation.native.sampling import MASK63
 from halo_forge.generation.native.steps import SlotState, StepKey
 from halo_forge.generation.stops import truncate_at_stop
@@ -133,7 +133,7 @@ class NativeEngine(PlannedEngine):
             self._prepare(params, self._fit_slots(slots, length), length)
 
     def _fit_slots(self, wanted: int, length: int) -> int:
-        """As many slots as the KV cache can have in half of the free memory (a quarter on CPU)."""
+        """Slots for `wanted` rows (bucketed: slot_bucket) that fit half of the free memory (a quarter on CPU)."""
         per_slot = self.dec.bytes_per_slot(length) + 64 * self.dec.lm.config.vocab_size  # + logits/sort workspace
         if self.dec.device.type == "cuda":
             free = torch.cuda.mem_get_info(self.dec.device)[0] + (
@@ -143,7 +143,7 @@ class NativeEngine(PlannedEngine):
             import psutil
 
             budget = psutil.virtual_memory().available // 4
-        return max(1, min(wanted, budget // per_slot))
+        return slot_bucket(wanted, max(1, budget // per_slot))
 
     def _prepare(self, params: SamplingParams, slots: int, length: int) -> SlotState:
         key = StepKey(slots, length, params.temperature, params.top_p, params.top_k, params.min_new_tokens,
