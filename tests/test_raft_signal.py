@@ -166,6 +166,27 @@ def test_validation_slice_is_never_trained_on_and_picks_the_final_model(tiny_mod
     assert digest(out / "final_model") == digest(out / f"cycle_{picked}" / "model")
 
 
+@pytest.mark.slow
+def test_validation_benchmark_picks_the_final_model_and_trains_on_the_whole_pool(tiny_model_dir, tmp_path):
+    """validation: a benchmark (here a task file) instead of a slice of the pool: the whole pool is trained on,
+    the benchmark is scored greedy before and after each cycle, and final_model is its best cycle."""
+    from halo_forge.train.validation import best_cycle
+
+    out = tmp_path / "run"
+    cfg = _with_check(write_config(tmp_path, tiny_model_dir, out, epochs=1), RARE_PASS)
+    chooser = tmp_path / "chooser.jsonl"
+    chooser.write_text((tmp_path / "tasks.jsonl").read_text())
+    r = _halo("raft", "train", "--config", str(cfg), "--cycles", "2", "--validation-file", str(chooser), "--no-report")
+    assert r.returncode == 0, r.stderr[-3000:]
+    s = json.loads((out / "training_summary.json").read_text())
+    assert s["validation_start"]["problems"] == 6 and all(c["validation"]["problems"] == 6 for c in s["cycles"])
+    trained_on = {json.loads(l)["task_id"] for l in (out / "cycle_1" / "samples.jsonl").read_text().splitlines()}
+    assert len(trained_on) == 6  # nothing carved out of the pool
+    assert s["selected_cycle"] == best_cycle(s["cycles"]) and f"final_model = cycle {s['selected_cycle']}" in r.stdout
+    both = _halo("raft", "train", "--config", str(cfg), "--validation-file", str(chooser), "--validation-prompts", "2")
+    assert both.returncode != 0 and "either 'validation_prompts'" in both.stderr
+
+
 def test_validation_carve_and_pick():
     from halo_forge.errors import ConfigError
     from halo_forge.train.validation import best_cycle, carve_validation

@@ -23,7 +23,8 @@ SELECTION_OPTS = [opt("selection." + name, "--" + name.replace("_", "-"))
 SIGNAL_OPTS = [opt("probe.prompts", "--probe-prompts"), opt("probe.strict", "--probe-strict"),
                opt("probe.drop_solved", "--drop-solved"), opt("eval.dataset", "--eval-dataset"),
                opt("eval.prompts", "--eval-prompts"), opt("eval.split", "--eval-split"),
-               opt("eval.limit", "--eval-limit")]
+               opt("eval.limit", "--eval-limit"), opt("validation.dataset", "--validation-dataset"),
+               opt("validation.prompts", "--validation-file"), opt("validation.split", "--validation-split")]
 
 
 def raft_options(task: bool = True) -> list[Opt]:
@@ -121,7 +122,7 @@ def _selection_lines(result: dict) -> list[str | None]:
     if not picked:
         return []
     last = result["cycles"][-1]["cycle"] if result["cycles"] else None
-    return [f"final_model = cycle {picked} (best on the validation slice)", heldout_line(result, "validation", picked),
+    return [f"final_model = cycle {picked} (best on validation)", heldout_line(result, "validation", picked),
             heldout_line(result, "heldout", picked) if picked != last else None]
 
 

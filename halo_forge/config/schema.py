@@ -224,6 +224,9 @@ class RaftConfig(ModelFields, TaskSource):
     validation_prompts: int = Field(0, ge=0, description="carve this many prompts (seeded) out of the train pool, "
                                     "never trained on; greedy pass@1 on them before and after each cycle, and "
                                     "final_model = the cycle that scores best on them (0: off, final = last cycle)")
+    validation: HeldoutConfig | None = Field(None, description="a benchmark used only to choose the cycle: greedy "
+                                             "pass@1 before and after each cycle, final_model = the best cycle on "
+                                             "it (report on another split; not with validation_prompts)")
     probe: ProbeConfig = Field(default_factory=ProbeConfig)
 
     _flat_selection_keys = model_validator(mode="before")(nest_selection_keys)
@@ -232,6 +235,8 @@ class RaftConfig(ModelFields, TaskSource):
     def _one_source(self) -> "RaftConfig":
         if not self.dataset and not self.prompts:
             raise ValueError("set either 'dataset' or 'prompts'")
+        if self.validation and self.validation_prompts:
+            raise ValueError("set either 'validation_prompts' (a slice of the pool) or 'validation' (a benchmark)")
         return self
 
 

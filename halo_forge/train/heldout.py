@@ -49,16 +49,17 @@ def _evaluate(s: Any, tasks: list, verifier: Any, params: Any, out: Path, label:
 
 
 class HeldoutEval:
-    """Loads the held-out tasks and their verifier once (preflight before any model load). With `tasks`
-    it scores those instead (the validation slice carved from the train pool, with the run's verifier),
-    greedy, writing `<name>.json` + `<name>.samples.jsonl`."""
+    """Loads the held-out tasks and their verifier once (preflight before any model load): the `eval:`
+    section's split, or `spec` (the `validation:` benchmark). With `tasks` it scores those instead (the
+    validation slice carved from the train pool, with the run's verifier), greedy, writing
+    `<name>.json` + `<name>.samples.jsonl`."""
 
     def __init__(self, cfg: RaftConfig, kind: Any, tasks: list | None = None, verifier: Any = None,
-                 name: str = "heldout"):
+                 name: str = "heldout", spec: Any = None):
         from halo_forge.data.registry import load_source_tasks
         from halo_forge.tasks import resolve_verifier
 
-        e = cfg.eval
+        e = spec or cfg.eval
         if tasks is None:  # the eval: section's split, sampled as it says
             tasks = load_source_tasks(e.dataset, e.prompts, e.split, e.limit)
             verifier = resolve_verifier(kind, e.verifier, tasks)

@@ -117,7 +117,7 @@ class _Session:
     batcher: Any = None
     world: dist.World = dist.SINGLE
     heldout: Any = None  # HeldoutEval when the config has an eval: section
-    validation: Any = None  # HeldoutEval over the slice carved from the pool (validation_prompts)
+    validation: Any = None  # HeldoutEval that picks final_model: a slice of the pool or a `validation:` benchmark
     extra: dict = field(default_factory=dict)  # probe and start-model results for the summary
     kept_history: list = field(default_factory=list)  # kept samples of earlier cycles (replay)
 
@@ -291,6 +291,7 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
     verifier = resolve_verifier(kind, cfg.verifier, every_task)  # its preflight runs before any model is loaded
     isolation = require_isolation(verifier, every_task, cfg.sandbox.allow_weak)  # before anything is written
     heldout = HeldoutEval(cfg, kind) if cfg.eval else None  # its verifier's preflight too
+    chooser = HeldoutEval(cfg, kind, name="validation", spec=cfg.validation) if cfg.validation else None
     check_engine_available(cfg.generation.engine)
     started = time.time()
     run, start = _open_run(cfg) if w.is_main else (RunDir(cfg.output_dir), 0)
@@ -309,7 +310,7 @@ def run_raft(cfg: RaftConfig, stop_event: threading.Event | None = None,
     dist.sync_parameters(s.model, w)
     s.engine = adapter.engine(cfg.generation.engine, s.model, s.tok, cfg.generation.dtype)
     s.heldout = heldout
-    s.validation = HeldoutEval(cfg, kind, held_back, verifier, "validation") if held_back else None
+    s.validation = HeldoutEval(cfg, kind, held_back, verifier, "validation") if held_back else chooser
     _before_cycles(s, start)
     s.requests, s.batcher = kind.requests(s.tok, s.tasks), adapter.batcher(s.tok)
     status = _run_cycles(s, start, stop_event, report, after_cycle)

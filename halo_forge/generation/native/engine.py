@@ -133,17 +133,16 @@ class NativeEngine(PlannedEngine):
             self._prepare(params, self._fit_slots(slots, length), length)
 
     def _fit_slots(self, wanted: int, length: int) -> int:
-        """Slots for `wanted` rows (bucketed: slot_bucket) that fit half of the free memory (a quarter on CPU)."""
+        """Slots for `wanted` rows that fit half of the free memory; on a GPU in buckets (slot_bucket: few
+        shapes for the compiled step), on a CPU (eager, a quarter of the memory) exactly as many as wanted."""
         per_slot = self.dec.bytes_per_slot(length) + 64 * self.dec.lm.config.vocab_size  # + logits/sort workspace
         if self.dec.device.type == "cuda":
             free = torch.cuda.mem_get_info(self.dec.device)[0] + (
                 self.dec.cache.numel() * self.dec.cache.element_size() if self.dec.cache is not None else 0)
-            budget = free // 2
-        else:
-            import psutil
+            return slot_bucket(wanted, max(1, free // 2 // per_slot))
+        import psutil
 
-            budget = psutil.virtual_memory().available // 4
-        return slot_bucket(wanted, max(1, budget // per_slot))
+        return max(1, min(wanted, psutil.virtual_memory().available // 4 // per_slot))
 
     def _prepare(self, params: SamplingParams, slots: int, length: int) -> SlotState:
         key = StepKey(slots, length, params.temperature, params.top_p, params.top_k, params.min_new_tokens,
