@@ -62,6 +62,9 @@ print(sum(x['train_steps'] for x in c), s.get('selected_cycle') or c[-1]['cycle'
 }
 
 for x in ${EXTRA_EVALS:-}; do greedy "$MODEL" "$x" "$OUT/extra_${x%%:*}_start.json"; done
+# the start model's extra results with their per-sample files, in one archive beside the seeds' (without the
+# samples, RAFT vs start cannot be paired: session 15 brought back only the JSON)
+[ -z "${EXTRA_EVALS:-}" ] || tar czf "$OUT/start_extra.tgz" -C "$OUT" $(cd "$OUT" && ls extra_*_start.*)
 if [ "${PARALLEL:-0}" = 1 ]; then
   for seed in "$@"; do mkdir -p "$OUT/seed_$seed"; one_seed "$seed" > "$OUT/log_$seed" 2>&1 & done
   wait
