@@ -49,14 +49,11 @@ def _copy(result: Path, arm_dir: Path, seed: str, required: bool = True) -> None
             shutil.copyfileobj(src, dst)
 
 
-def _copy_selected_and_validation(raft: Path, dest: Path, seed: str) -> None:
+def _copy_selected_and_validation(raft: Path, cycles: list[Path], dest: Path, seed: str) -> None:
+    """arms/raft_selected: the cycle the run published as final_model; arms_validation: its chooser's scores."""
     summary = raft / "training_summary.json"
-    cycles = sorted(raft.glob("cycle_*/heldout.json"), key=lambda p: int(re.sub(r"\D", "", p.parent.name)))
-    if not cycles:
-        return
     picked = json.loads(summary.read_text()).get("selected_cycle") if summary.exists() else None
-    chosen = raft / f"cycle_{picked}" / "heldout.json" if picked else cycles[-1]
-    _copy(chosen, dest / "arms" / "raft_selected", seed)
+    _copy(raft / f"cycle_{picked}" / "heldout.json" if picked else cycles[-1], dest / "arms" / "raft_selected", seed)
     if (raft / "validation_start" / "validation.json").exists():
         _copy(raft / "validation_start" / "validation.json", dest / "arms_validation" / "start", seed)
         for res in sorted(raft.glob("cycle_*/validation.json")):
@@ -72,9 +69,11 @@ def arrange(src: Path, dest: Path, extras: list[str]) -> list[str]:
         seed = seed_dir.name.removeprefix("seed_")
         raft = seed_dir / "raft"
         _copy(raft / "heldout_start" / "heldout.json", dest / "arms" / "start", seed)
-        for cycle in sorted(raft.glob("cycle_*/heldout.json"), key=lambda p: int(re.sub(r"\D", "", p.parent.name))):
+        cycles = sorted(raft.glob("cycle_*/heldout.json"), key=lambda p: int(re.sub(r"\D", "", p.parent.name)))
+        for cycle in cycles:
             _copy(cycle, dest / "arms" / f"raft_{cycle.parent.name}", seed)
-        _copy_selected_and_validation(raft, dest, seed)
+        if cycles:
+            _copy_selected_and_validation(raft, cycles, dest, seed)
         if (seed_dir / "control.json").exists():
             _copy(seed_dir / "control.json", dest / "arms" / "control", seed)
         for name in extras:
