@@ -40,7 +40,11 @@ print(sum(x['train_steps'] for x in c), s.get('selected_cycle') or c[-1]['cycle'
   # RAFT's weights are not needed any more (a 0.5B fp32 model is 2 GB a cycle; a 64 GB disk filled up with three
   # seeds side by side), and its results travel before the control starts, so a failed control loses nothing
   rm -rf "$d"/raft/cycle_*/model "$d"/raft/cycle_*/trainer "$d/raft/final_model"
-  tar czf "$OUT/seed_$seed.raft.tgz" --exclude=generations.jsonl -C "$OUT" "seed_$seed/raft" "seed_$seed.raft.log"
+  # every cycle's rollouts (samples.jsonl: 46 MB a cycle for GSM8K's whole pool at 4 samples) in an archive of their
+  # own, so the results' archives stay under a GPU host's 16 MB a file
+  tar czf "$OUT/seed_$seed.rollouts.tgz" -C "$OUT" $(cd "$OUT" && ls seed_"$seed"/raft/cycle_*/samples.jsonl)
+  tar czf "$OUT/seed_$seed.raft.tgz" --exclude=generations.jsonl --exclude=samples.jsonl -C "$OUT" "seed_$seed/raft" \
+    "seed_$seed.raft.log" "seed_$seed.raft.err"
   echo "== seed $seed: SFT control, $steps steps ($(date -u +%T))"
   # --no-checkpoints: two resumable checkpoints of a 0.5B full fine-tune are 12 GB a seed (three seeds and a
   # SmolLM2 run beside them filled a 64 GB disk and took the machine down); --epochs 1000: max_steps ends it (a small pool, MBPP's 149
@@ -55,9 +59,11 @@ print(sum(x['train_steps'] for x in c), s.get('selected_cycle') or c[-1]['cycle'
   # a failed comparison must not cost the archive below (the files are what count; compare can be re-run)
   "$PY" -m halo_forge -q benchmark compare "$d/control.json" "$d/raft/cycle_$final/heldout.json" --k 1 \
     2>&1 | tee "$d/compare_control_vs_raft.txt" || echo "== seed $seed: the comparison failed (above)"
-  # one archive per seed (a GPU host may return files of at most 16 MB: generations.jsonl repeats samples.jsonl)
-  tar czf "$OUT/seed_$seed.tgz" --exclude=generations.jsonl --exclude="*.safetensors" --exclude="*.pt" --exclude="*.pth" \
-    -C "$OUT" "seed_$seed" "seed_$seed.raft.log" "seed_$seed.control.log"
+  # one archive per seed (a GPU host may return files of at most 16 MB: generations.jsonl repeats samples.jsonl, and
+  # the rollouts are in seed_S.rollouts.tgz)
+  tar czf "$OUT/seed_$seed.tgz" --exclude=generations.jsonl --exclude=samples.jsonl --exclude="*.safetensors" \
+    --exclude="*.pt" --exclude="*.pth" \
+    -C "$OUT" "seed_$seed" "seed_$seed.raft.log" "seed_$seed.raft.err" "seed_$seed.control.log"
   echo "== seed $seed done ($(date -u +%T)): $OUT/seed_$seed.tgz"
 }
 

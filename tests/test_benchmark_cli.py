@@ -187,3 +187,34 @@ def test_arrange_arms_lays_out_what_compare_pairs(tmp_path):
     (src / "seed_1" / "control.samples.jsonl").unlink()
     bad = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     assert bad.returncode != 0 and "control.json has no per-sample file" in bad.stderr
+
+
+@pytest.mark.slow
+def test_efficacy_driver_end_to_end_keeps_rollouts_apart(tiny_model_dir, tmp_path):
+    """benchmarks/efficacy.sh with the tiny model (one seed, one cycle, a few prompts): RAFT, its control, the
+    comparison, and the archives a GPU host sends back — results and stderr in seed_S.tgz / seed_S.raft.tgz, the
+    cycle rollouts alone in seed_S.rollouts.tgz (GSM8K's whole pool made a results archive 21 MB, over the host's
+    16 MB a file)."""
+    import os
+    import subprocess
+    import sys
+    import tarfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHON": sys.executable, "RECIPE": "configs/recipes/raft_gsm8k.yaml",
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+           "RAFT_FLAGS": "--limit 8 --samples-per-prompt 2 --cycles 1 --eval-limit 4 --max-new-tokens 16 "
+                         "--reward-threshold 0",
+           "CONTROL_FLAGS": "--limit 8", "BENCH_FLAGS": "--limit 4"}
+    out = tmp_path / "out"
+    run = subprocess.run(["bash", "benchmarks/efficacy.sh", str(tiny_model_dir), str(out), "1"], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    names = {a: tarfile.open(out / f"seed_1.{a}.tgz").getnames() for a in ("raft", "rollouts")}
+    names["seed"] = tarfile.open(out / "seed_1.tgz").getnames()
+    assert names["rollouts"] == ["seed_1/raft/cycle_1/samples.jsonl"]
+    for archive in ("raft", "seed"):
+        assert "seed_1.raft.err" in names[archive] and "seed_1/raft/cycle_1/heldout.samples.jsonl" in names[archive]
+        assert not any(n.endswith("/samples.jsonl") for n in names[archive])
+    assert "seed_1/control.samples.jsonl" in names["seed"] and (out / "seed_1" / "compare_control_vs_raft.txt").exists()

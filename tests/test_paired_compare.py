@@ -172,3 +172,20 @@ def test_shipped_qwen_mbpp_validation_run_against_its_control(run_cli):
                              str(root / "arms_humaneval" / "raft"), "--k", "1")
     assert code == 0, err
     assert "+15.2 pts" in out and "39/6" in out
+
+
+def test_shipped_smollm2_from_sft_against_its_control(run_cli):
+    """docs/results.md, SmolLM2-135M from SFT (session 16): RAFT's last cycle against the compute-matched control on
+    GSM8K test, both sampling budgets, re-derived from the shipped per-sample files — a null result is kept as
+    carefully as a gain."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "docs" / "results" / "efficacy_smollm2_h100"
+    code, out, err = run_cli("benchmark", "compare", str(root / "gsm8k_sft_x4_2cycles" / "arms" / "control"),
+                             str(root / "gsm8k_sft_x4_2cycles" / "arms" / "raft_cycle_2"), "--k", "1")
+    assert code == 0, err
+    assert "3.7% ± 0.3" in out and "4.3% ± 0.2" in out and "+0.7 pts" in out and "[-0.2, +1.6]" in out
+    code, out, err = run_cli("benchmark", "compare", str(root / "gsm8k_sft_x8_3cycles" / "arms" / "control"),
+                             str(root / "gsm8k_sft_x8_3cycles" / "arms" / "raft_cycle_3"), "--k", "1")
+    assert code == 0, err
+    assert "4.0% ± 0.5" in out and "4.8% ± 0.5" in out and "+0.8 pts" in out and "[-0.2, +1.8]" in out
