@@ -6,7 +6,8 @@ EFFICACY_OUT holds seed_S/ folders (unpacked from seed_S.tgz). DEST gets, per he
 arms/{start,raft_cycle_N,control}/seed_S.json with each result's per-sample file beside it
 (gzip-compressed), which is the layout `benchmark compare ARM_A ARM_B` pairs seed by seed and pools
 over seeds. arms/raft_selected holds the cycle each seed published as final_model (the best on its
-validation slice when the run had one, else the last), and arms_validation/ that slice's own scores
+validation slice when the run had one, else the last; no such arm when no seed's run chose), and
+arms_validation/ that slice's own scores
 per cycle. `--extra NAME` does the same for the driver's EXTRA_EVALS results (start, final RAFT
 model, control) into DEST/arms_NAME/. Copies only: the source files are left as they were.
 """
@@ -45,14 +46,20 @@ def _copy(result: Path, arm_dir: Path, seed: str, required: bool = True) -> None
     if samples.suffix == ".gz":
         shutil.copyfile(samples, target)
     else:
-        with open(samples, "rb") as src, gzip.open(target, "wb") as dst:
+        # mtime=0: re-arranging the same run writes the same bytes (git sees no change)
+        with open(samples, "rb") as src, open(target, "wb") as raw, \
+                gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as dst:
             shutil.copyfileobj(src, dst)
+
+
+def _selected_cycle(raft: Path) -> int | None:
+    summary = raft / "training_summary.json"
+    return json.loads(summary.read_text()).get("selected_cycle") if summary.exists() else None
 
 
 def _copy_selected_and_validation(raft: Path, cycles: list[Path], dest: Path, seed: str) -> None:
     """arms/raft_selected: the cycle the run published as final_model; arms_validation: its chooser's scores."""
-    summary = raft / "training_summary.json"
-    picked = json.loads(summary.read_text()).get("selected_cycle") if summary.exists() else None
+    picked = _selected_cycle(raft)
     _copy(raft / f"cycle_{picked}" / "heldout.json" if picked else cycles[-1], dest / "arms" / "raft_selected", seed)
     if (raft / "validation_start" / "validation.json").exists():
         _copy(raft / "validation_start" / "validation.json", dest / "arms_validation" / "start", seed)
@@ -64,6 +71,9 @@ def arrange(src: Path, dest: Path, extras: list[str]) -> list[str]:
     seeds = sorted((p for p in src.glob("seed_*") if p.is_dir()), key=lambda p: p.name)
     if not seeds:
         raise SystemExit(f"error: no seed_S folders in {src}")
+    # raft_selected only where some seed's run chose its cycle (a validation slice or benchmark): without a
+    # chooser it would repeat the last cycle's arm file for file
+    chooser = any(_selected_cycle(seed_dir / "raft") for seed_dir in seeds)
     done = []
     for seed_dir in seeds:
         seed = seed_dir.name.removeprefix("seed_")
@@ -72,7 +82,7 @@ def arrange(src: Path, dest: Path, extras: list[str]) -> list[str]:
         cycles = sorted(raft.glob("cycle_*/heldout.json"), key=lambda p: int(re.sub(r"\D", "", p.parent.name)))
         for cycle in cycles:
             _copy(cycle, dest / "arms" / f"raft_{cycle.parent.name}", seed)
-        if cycles:
+        if cycles and chooser:
             _copy_selected_and_validation(raft, cycles, dest, seed)
         if (seed_dir / "control.json").exists():
             _copy(seed_dir / "control.json", dest / "arms" / "control", seed)

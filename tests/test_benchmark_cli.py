@@ -184,6 +184,10 @@ def test_arrange_arms_lays_out_what_compare_pairs(tmp_path):
     assert sorted(p.name for p in validation.iterdir()) == ["raft_cycle_1", "raft_cycle_2", "start"]
     assert not (validation / "start" / "seed_1.json").exists()
     assert (arms / "start" / "seed_1.samples.jsonl.gz").exists()
+    (src / "seed_42" / "raft" / "training_summary.json").write_text(json.dumps({"cycles": []}))  # no chooser
+    plain = subprocess.run(cmd[:-1] + [str(tmp_path / "plain")], cwd=root, capture_output=True, text=True)
+    assert plain.returncode == 0, plain.stderr
+    assert not (tmp_path / "plain" / "arms" / "raft_selected").exists()  # it would repeat raft_cycle_2
     (src / "seed_1" / "control.samples.jsonl").unlink()
     bad = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     assert bad.returncode != 0 and "control.json has no per-sample file" in bad.stderr
