@@ -92,8 +92,9 @@ def arrange(src: Path, dest: Path, extras: list[str]) -> list[str]:
                 if res.exists():
                     _copy(res, dest / f"arms_{name}" / arm, seed)
             start = src / f"extra_{name}_start.json"
-            if start.exists():
-                _copy(start, dest / f"arms_{name}" / "start", seed, required=False)  # one start model: one file
+            # one start model, one file, copied for every seed; without its samples it is left out, said once
+            if start.exists() and (_samples_of(start) or seed_dir is seeds[0]):
+                _copy(start, dest / f"arms_{name}" / "start", seed, required=False)
         summary = raft / "training_summary.json"
         if summary.exists():
             (dest / f"seed_{seed}").mkdir(parents=True, exist_ok=True)

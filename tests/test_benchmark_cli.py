@@ -222,3 +222,35 @@ def test_efficacy_driver_end_to_end_keeps_rollouts_apart(tiny_model_dir, tmp_pat
         assert "seed_1.raft.err" in names[archive] and "seed_1/raft/cycle_1/heldout.samples.jsonl" in names[archive]
         assert not any(n.endswith("/samples.jsonl") for n in names[archive])
     assert "seed_1/control.samples.jsonl" in names["seed"] and (out / "seed_1" / "compare_control_vs_raft.txt").exists()
+
+
+def test_arrange_arms_extra_benchmarks(tmp_path):
+    """--extra NAME: RAFT's and the control's extra results per seed into arms_NAME/, the one start result copied for
+    every seed when its per-sample file is there, else left out with one warning (not one per seed)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    src = tmp_path / "eff"
+    rels = ["raft/heldout_start/heldout", "raft/cycle_1/heldout", "extra_humaneval_raft", "extra_humaneval_control"]
+    for seed in ("1", "2", "42"):
+        for rel in rels:
+            f = src / f"seed_{seed}" / f"{rel}.json"
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(json.dumps({"seed": seed, "rel": rel}))
+            f.with_name(f.name[:-5] + ".samples.jsonl").write_text('{"task_id": "t"}\n')
+    (src / "extra_humaneval_start.json").write_text("{}")
+    cmd = [sys.executable, "benchmarks/arrange_arms.py", str(src), str(tmp_path / "a"), "--extra", "humaneval"]
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("has no per-sample file") == 1
+    arms = tmp_path / "a" / "arms_humaneval"
+    assert sorted(p.name for p in arms.iterdir()) == ["control", "raft"]
+    assert json.loads((arms / "raft" / "seed_2.json").read_text())["rel"] == "extra_humaneval_raft"
+    (src / "extra_humaneval_start.samples.jsonl").write_text('{"task_id": "t"}\n')
+    done = subprocess.run(cmd[:3] + [str(tmp_path / "b")] + cmd[4:], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0 and "per-sample" not in done.stderr, done.stderr
+    start = tmp_path / "b" / "arms_humaneval" / "start"
+    assert sorted(p.name for p in start.glob("*.json")) == ["seed_1.json", "seed_2.json", "seed_42.json"]
