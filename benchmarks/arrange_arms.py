@@ -7,8 +7,7 @@ arms/{start,raft_cycle_N,control}/seed_S.json with each result's per-sample file
 (gzip-compressed), which is the layout `benchmark compare ARM_A ARM_B` pairs seed by seed and pools
 over seeds. arms/raft_selected holds the cycle each seed published as final_model (the best on its
 validation slice when the run had one, else the last; no such arm when no seed's run chose), and
-arms_validation/ that slice's own scores
-per cycle. `--extra NAME` does the same for the driver's EXTRA_EVALS results (start, final RAFT
+arms_validation/ that slice's own scores per cycle. `--extra NAME` does the same for the driver's EXTRA_EVALS results (start, final RAFT
 model, control) into DEST/arms_NAME/. Copies only: the source files are left as they were.
 """
 
@@ -31,14 +30,11 @@ def _samples_of(result: Path) -> Path | None:
     return None
 
 
-def _copy(result: Path, arm_dir: Path, seed: str, required: bool = True) -> None:
+def _copy(result: Path, arm_dir: Path, seed: str) -> None:
     """result.json -> arm_dir/seed_S.json, its samples -> arm_dir/seed_S.samples.jsonl.gz. A result
-    without its per-sample file cannot be paired: an error, or (required=False) a warning and no copy."""
+    without its per-sample file cannot be paired: an error."""
     samples = _samples_of(result)
     if samples is None:
-        if not required:
-            print(f"warning: {result} has no per-sample file beside it; left out", file=sys.stderr)
-            return
         raise SystemExit(f"error: {result} has no per-sample file beside it")
     arm_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(result, arm_dir / f"seed_{seed}.json")
@@ -91,15 +87,18 @@ def arrange(src: Path, dest: Path, extras: list[str]) -> list[str]:
                 res = seed_dir / f"extra_{name}_{arm}.json"
                 if res.exists():
                     _copy(res, dest / f"arms_{name}" / arm, seed)
-            start = src / f"extra_{name}_start.json"
-            # one start model, one file, copied for every seed; without its samples it is left out, said once
-            if start.exists() and (_samples_of(start) or seed_dir is seeds[0]):
-                _copy(start, dest / f"arms_{name}" / "start", seed, required=False)
         summary = raft / "training_summary.json"
         if summary.exists():
             (dest / f"seed_{seed}").mkdir(parents=True, exist_ok=True)
             shutil.copyfile(summary, dest / f"seed_{seed}" / "training_summary.json")
         done.append(seed)
+    for name in extras:  # one start model, one result: the same file for every seed
+        start = src / f"extra_{name}_start.json"
+        if start.exists() and _samples_of(start) is None:  # it cannot be paired; RAFT and control still can
+            print(f"warning: {start} has no per-sample file beside it; left out", file=sys.stderr)
+        elif start.exists():
+            for seed in done:
+                _copy(start, dest / f"arms_{name}" / "start", seed)
     return done
 
 
